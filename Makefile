@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch goes in first: a bare `torch` requirement pulls a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m claimcluster cluster seeds/ --min-cluster-size 2 --max-claims 8
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+$(VENV)/.bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench
+	$(PY) -m benchmarks.stsb --data benchmarks/data/stsb_test
+	$(PY) -m benchmarks.emergent --data benchmarks/data/emergent
+	$(PY) -m benchmarks.pairs --data benchmarks/data/mrpc
+	$(PY) -m benchmarks.scale
+
+clean:
+	rm -rf $(VENV) build *.egg-info

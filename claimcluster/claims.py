@@ -1,0 +1,203 @@
+"""Claim results: each claim with its representative, members, documents and outlets.
+
+A :class:`ClaimSet` is what :func:`claimcluster.cluster_documents` returns. It exports to
+plain dicts / JSON, a pandas DataFrame (one row per sentence) and Parquet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from claimcluster.cluster import NOISE, mean_pairwise_similarity
+from claimcluster.documents import Rejection, Sentence
+
+__all__ = ["Member", "Claim", "ClaimSet", "build_claims"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A sentence in a claim (or unclustered), with its similarity to the claim's representative."""
+
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    position: int
+    outlet: str | None = None
+    published: str | None = None
+    similarity: float | None = None
+    probability: float = 0.0
+
+    @property
+    def source(self) -> str:
+        """The outlet, or the document id when the outlet is unknown."""
+        return self.outlet if self.outlet is not None else self.doc_id
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One recurring assertion.
+
+    ``members`` are in document order (doc_id, then position). ``cohesion`` is the mean
+    cosine similarity over pairs of members (1 for a single member). A document of unknown outlet counts as
+    an outlet of its own in ``outlets``.
+    """
+
+    id: int
+    representative: Member
+    members: tuple[Member, ...]
+    cohesion: float
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return sorted({m.doc_id for m in self.members})
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({m.source for m in self.members})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "representative": self.representative.text,
+            "representative_doc_id": self.representative.doc_id,
+            "size": self.size,
+            "n_documents": len(self.doc_ids),
+            "n_outlets": len(self.outlets),
+            "documents": self.doc_ids,
+            "outlets": self.outlets,
+            "cohesion": round(self.cohesion, 4),
+            "members": [_member_dict(m) for m in self.members],
+        }
+
+
+def _member_dict(member: Member) -> dict[str, Any]:
+    out = asdict(member)
+    if out["similarity"] is not None:
+        out["similarity"] = round(out["similarity"], 4)
+    out["probability"] = round(out["probability"], 4)
+    return out
+
+
+@dataclass
+class ClaimSet:
+    """Claims found in a corpus, the sentences in no claim, and everything left out on the way.
+
+    ``claims`` are ordered by spread: most outlets first, then most documents, size, id.
+    """
+
+    claims: list[Claim]
+    unclustered: list[Member]
+    rejected: list[Rejection] = field(default_factory=list)
+    n_documents: int = 0
+    model_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    layout: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict, repr=False)
+    """2-D map position of each sentence, keyed by (doc_id, position), for reports."""
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def __iter__(self):
+        return iter(self.claims)
+
+    def claim(self, claim_id: int) -> Claim:
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim
+        raise KeyError(f"no claim with id {claim_id!r}")
+
+    @property
+    def n_sentences(self) -> int:
+        return sum(c.size for c in self.claims) + len(self.unclustered)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claims": [c.to_dict() for c in self.claims],
+            "unclustered": [_member_dict(m) for m in self.unclustered],
+            "rejected": [asdict(r) for r in self.rejected],
+            "summary": {
+                "n_documents": self.n_documents,
+                "n_sentences": self.n_sentences,
+                "n_claims": len(self.claims),
+                "n_unclustered": len(self.unclustered),
+                "n_rejected": len(self.rejected),
+                "model_id": self.model_id,
+                "parameters": self.parameters,
+            },
+        }
+
+    def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 2) -> str:
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+        if path is not None:
+            from claimcluster.files import atomic_write_text
+
+            atomic_write_text(path, text + "\n")
+        return text
+
+    def to_dataframe(self):
+        """One row per sentence: claim_id (-1 when unclustered), member fields, is_representative."""
+        import pandas as pd
+
+        rows = []
+        for claim in self.claims:
+            for m in claim.members:
+                rows.append({"claim_id": claim.id, **asdict(m), "is_representative": m == claim.representative})
+        for m in self.unclustered:
+            rows.append({"claim_id": NOISE, **asdict(m), "is_representative": False})
+        columns = ["claim_id", *Member.__dataclass_fields__, "is_representative"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_parquet(self, path: str | os.PathLike) -> None:
+        from claimcluster.files import atomic_write_bytes
+
+        import io
+
+        buffer = io.BytesIO()
+        self.to_dataframe().to_parquet(buffer, index=False)
+        atomic_write_bytes(path, buffer.getvalue())
+
+
+def build_claims(
+    sentences: list[Sentence], vectors: np.ndarray, labels: np.ndarray, probabilities: np.ndarray
+) -> tuple[list[Claim], list[Member]]:
+    """Claims from clustered sentences: medoid representative, similarities, cohesion."""
+    order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
+    unclustered = [_member(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
+    claims = []
+    for label in range(int(labels.max()) + 1 if len(labels) else 0):
+        rows = [i for i in order if labels[i] == label]
+        block = vectors[rows].astype(np.float64)
+        total = block.sum(axis=0)
+        # Medoid by total similarity to the others; ties to the earliest (doc_id, position).
+        centrality = block @ total
+        rep_pos = int(np.flatnonzero(centrality >= centrality.max() - 1e-9)[0])
+        similarity = block @ block[rep_pos]
+        members = tuple(_member(sentences[i], float(s), probabilities[i]) for i, s in zip(rows, similarity))
+        cohesion = float(mean_pairwise_similarity(total, len(rows)))
+        claims.append(Claim(label, members[rep_pos], members, cohesion))
+    claims.sort(key=lambda c: (-len(c.outlets), -len(c.doc_ids), -c.size, c.id))
+    return claims, unclustered
+
+
+def _member(sentence: Sentence, similarity: float | None, probability: float) -> Member:
+    return Member(
+        doc_id=sentence.doc_id,
+        text=sentence.text,
+        start=sentence.start,
+        end=sentence.end,
+        position=sentence.position,
+        outlet=sentence.outlet,
+        published=sentence.published,
+        similarity=similarity,
+        probability=float(probability),
+    )

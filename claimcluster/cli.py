@@ -1,0 +1,112 @@
+"""Command line: a thin click adapter over the library (the library never imports click)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES
+from claimcluster.errors import ClaimClusterError
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """Turns library errors into a one-line message and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClaimClusterError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="claimcluster")
+def main() -> None:
+    """Find the same assertion repeated across many news outlets."""
+
+
+def _field_options(func):
+    for option in reversed(
+        [
+            click.option("--text-field", default="text", show_default=True, help="Field holding the article text."),
+            click.option("--id-field", default="id", show_default=True, help="Field holding the document id."),
+            click.option("--outlet-field", default="outlet", show_default=True, help="Field naming the outlet."),
+            click.option("--date-field", default="published", show_default=True, help="Field with the date."),
+            click.option("--replace-bad-bytes", is_flag=True, help="Replace undecodable bytes instead of failing."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes):
+    from claimcluster.documents import FieldMap, load_documents
+
+    fields = FieldMap(text=text_field, id=id_field, outlet=outlet_field, published=date_field)
+    return load_documents(paths, fields, errors="replace" if replace_bad_bytes else "strict")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_field_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "parquet", "html", "markdown"]), default="text",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--min-cluster-size", type=click.IntRange(min=2), default=DEFAULT_MIN_CLUSTER_SIZE, show_default=True,
+              help="Fewest sentences that make a claim.")
+@click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True)
+@click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION, show_default=True,
+              help="Least mean similarity of a claim's members to its centre.")
+@click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")
+@click.option("--max-claims", type=int, default=20, show_default=True, help="Claims shown in text format.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal).")
+def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, fmt, out, min_cluster_size,
+            min_samples, min_cohesion, model, cache, max_claims, progress):
+    """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv) into claims.
+
+    \b
+    Example:
+        claimcluster cluster seeds/ --min-cluster-size 2
+        claimcluster cluster articles.jsonl --text-field body --outlet-field site --format html --out claims.html
+    """
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.pipeline import cluster_documents
+    from claimcluster.report import render_html, render_markdown, render_text
+
+    corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
+    embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
+    claims = cluster_documents(corpus, embedder=embedder, min_cluster_size=min_cluster_size, min_samples=min_samples,
+                               min_cohesion=min_cohesion, show_progress_bar=progress)
+    if fmt == "parquet":
+        if out is None:
+            raise click.UsageError("--format parquet needs --out FILE")
+        claims.to_parquet(out)
+        click.echo(f"wrote {len(claims.claims)} claims to {out}", err=True)
+        return
+    text = {
+        "text": lambda: render_text(claims, max_claims=max_claims),
+        "json": lambda: claims.to_json() + "\n",
+        "html": lambda: render_html(claims),
+        "markdown": lambda: render_markdown(claims),
+    }[fmt]()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        from claimcluster.files import atomic_write_text
+
+        atomic_write_text(out, text)
+        click.echo(f"wrote {len(claims.claims)} claims to {out}", err=True)
+
+
+def run() -> None:  # pragma: no cover - console entry used by python -m
+    main(prog_name="claimcluster")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

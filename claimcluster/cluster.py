@@ -1,0 +1,446 @@
+"""Density clustering of unit vectors: HDBSCAN over a mutual-reachability spanning tree.
+
+Exact HDBSCAN on 384-d vectors grows quadratically (about a minute at 10k points on two
+cores with the ``hdbscan`` package's tree algorithms). Here the spanning tree is built in
+one of two ways and the hierarchy is then extracted with the ``hdbscan`` package's own
+condensing and excess-of-mass code:
+
+* up to ``exact_max_points`` distinct vectors: the full distance matrix from one matrix
+  product, and the exact mutual-reachability MST (the same tree as ``hdbscan.HDBSCAN``);
+* above that: a FAISS k-nearest-neighbour graph (IVF, deterministic), its mutual-
+  reachability MST, and the forest's components bridged by their representatives' nearest
+  edges. Only edges of length above every k-NN distance can differ from the exact tree.
+
+Exact duplicate rows are clustered once and their labels copied to every copy. Rows are
+put in a canonical (byte) order before any computation, so the result does not depend on
+the order of the input.
+
+Example
+-------
+>>> clusterer = ClaimClusterer(min_cluster_size=3).fit(vectors)   # doctest: +SKIP
+>>> clusterer.labels_[:5]                                         # doctest: +SKIP
+array([ 0,  0, -1,  2,  1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from claimcluster.errors import InputError, NotFittedError
+
+__all__ = ["ClaimClusterer", "cluster_vectors", "ClusterResult", "NOISE", "check_unit_vectors"]
+
+NOISE = -1
+"""Label of a sentence that belongs to no claim."""
+
+# Defaults chosen on Emergent train headlines (benchmarks/emergent.py, see benchmarks/RESULTS.md):
+# min_samples=1 keeps core distances local, so short headlines are not pushed into noise;
+# min_cluster_size=5 and min_cohesion=0.50 (mean pairwise cosine) were the best ARI of a small grid.
+DEFAULT_MIN_CLUSTER_SIZE = 5
+DEFAULT_MIN_SAMPLES = 1
+DEFAULT_MIN_COHESION = 0.50
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Output of :func:`cluster_vectors`.
+
+    labels : ndarray of shape (n,), int64
+        Claim label per row, ``NOISE`` (-1) for rows in no claim. Labels are canonical:
+        0 is the largest cluster (copies counted); ties go to the cluster whose first member
+        in canonical (byte) order comes first.
+    probabilities : ndarray of shape (n,), float64
+        HDBSCAN membership strength in [0, 1]; 0 for noise.
+    """
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+
+def check_unit_vectors(X, *, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a C-contiguous float32 2-D array of unit rows, or raise InputError."""
+    try:
+        arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a 2-D array of numbers: {exc}") from None
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 2-D (n_sentences, dim), got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise InputError(f"{name} has no columns (shape {arr.shape})")
+    if not np.isfinite(arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise InputError(f"{name} row {bad} contains NaN or infinity")
+    norms = np.linalg.norm(arr, axis=1)
+    off = np.flatnonzero(np.abs(norms - 1.0) > 1e-3)
+    if off.size:
+        raise InputError(
+            f"{name} row {int(off[0])} has norm {norms[off[0]]:.4f}; rows must be unit vectors "
+            "(use Embedder.encode, or divide each row by its norm)"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _canonical_distinct(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows in byte order, the index of each input row among them, and their counts."""
+    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
+    return X[first], inverse.ravel(), counts
+
+
+def _euclidean_from_ip(ip: np.ndarray) -> np.ndarray:
+    """Euclidean distance between unit vectors from their inner product."""
+    return np.sqrt(np.maximum(2.0 - 2.0 * ip, 0.0))
+
+
+def exact_mst(X: np.ndarray, min_samples: int) -> np.ndarray:
+    """Exact mutual-reachability MST of unit rows, as an (n-1, 3) array of (a, b, weight)."""
+    from hdbscan._hdbscan_linkage import mst_linkage_core
+    from hdbscan._hdbscan_reachability import mutual_reachability
+
+    X64 = X.astype(np.float64)
+    distances = _euclidean_from_ip(X64 @ X64.T)
+    np.fill_diagonal(distances, 0.0)
+    reach = mutual_reachability(distances, min(min_samples, len(X) - 1))
+    del distances
+    return mst_linkage_core(reach)
+
+
+def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest neighbours of every row (itself first) by FAISS: (euclidean distances, indices).
+
+    Exact search up to 20,000 rows, else an IVF index probing enough lists for a recall
+    near 0.99 on sentence embeddings. Both are deterministic.
+    """
+    import faiss
+
+    n, dim = X.shape
+    k = min(k, n)
+    if n <= 20_000:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(4 * np.sqrt(n))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        train = X[np.sort(rng.choice(n, size=min(n, nlist * 40), replace=False))]
+        index.cp.seed = 0
+        index.train(train)
+        index.nprobe = max(8, nlist // 32)
+    index.add(X)
+    ip, idx = index.search(X, k)
+    # A row's own entry can be displaced by an exact tie or missed by IVF: put self first.
+    self_col = idx == np.arange(n)[:, None]
+    missing = ~self_col.any(axis=1)
+    if missing.any():
+        idx[missing, 1:] = idx[missing, :-1]
+        ip[missing, 1:] = ip[missing, :-1]
+        idx[missing, 0] = np.flatnonzero(missing)
+        ip[missing, 0] = 1.0
+    order = np.argsort(~(idx == np.arange(n)[:, None]), axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, axis=1)
+    ip = np.take_along_axis(ip, order, axis=1)
+    dist = _euclidean_from_ip(ip.astype(np.float64))
+    dist[idx < 0] = np.inf
+    return dist, idx
+
+
+def knn_mst(X: np.ndarray, min_samples: int, n_neighbors: int) -> np.ndarray:
+    """Approximate mutual-reachability MST from a k-NN graph, components bridged."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+    n = len(X)
+    dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1)
+    core = dist[:, min(min_samples, dist.shape[1] - 1)]
+    rows = np.repeat(np.arange(n), dist.shape[1] - 1)
+    cols = idx[:, 1:].ravel()
+    d = dist[:, 1:].ravel()
+    keep = (cols >= 0) & np.isfinite(d)
+    rows, cols, d = rows[keep], cols[keep], d[keep]
+    weight = np.maximum(np.maximum(core[rows], core[cols]), d)
+    # scipy reads a zero weight as "no edge": keep true zeros as a tiny positive weight.
+    graph = coo_matrix((np.maximum(weight, 1e-12), (rows, cols)), shape=(n, n)).tocsr()
+    forest = minimum_spanning_tree(graph).tocoo()
+    edges = [np.column_stack([forest.row, forest.col, forest.data])]
+    n_comp, comp = connected_components(forest, directed=False)
+    if n_comp > 1:
+        edges.append(_bridge_components(X, core, comp, n_comp))
+    return np.vstack(edges).astype(np.float64)
+
+
+def _bridge_components(X: np.ndarray, core: np.ndarray, comp: np.ndarray, n_comp: int) -> np.ndarray:
+    """MST edges joining forest components through each component's most central member."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    reps = np.empty(n_comp, dtype=np.int64)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
+    for c in range(n_comp):
+        members = order[bounds[c] : bounds[c + 1]]
+        centre = X[members].mean(axis=0)
+        reps[c] = members[int(np.argmax(X[members] @ centre))]
+    R = X[reps].astype(np.float64)
+    weight = np.maximum(_euclidean_from_ip(R @ R.T), np.maximum.outer(core[reps], core[reps]))
+    np.fill_diagonal(weight, 0.0)
+    tree = minimum_spanning_tree(np.maximum(weight, 1e-12) * (1 - np.eye(n_comp))).tocoo()
+    return np.column_stack([reps[tree.row], reps[tree.col], tree.data])
+
+
+def single_linkage_tree(mst: np.ndarray) -> np.ndarray:
+    """HDBSCAN's single-linkage tree from MST edges, ties broken by endpoint ids."""
+    from hdbscan._hdbscan_linkage import label
+
+    mst = mst[np.lexsort((mst[:, 1], mst[:, 0], mst[:, 2]))]
+    return label(np.ascontiguousarray(mst, dtype=np.float64))
+
+
+def mean_pairwise_similarity(sums: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean cosine over distinct member pairs, from the sum of unit rows: (|S|^2 - n) / (n (n - 1)).
+
+    Unlike similarity to the centroid it does not flatter small groups (two members with
+    cosine 0 are 0.71 from their centroid, but 0 here). One member gives 1.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    squared = np.einsum("ij,ij->i", sums, sums) if np.ndim(sums) == 2 else float(np.dot(sums, sums))
+    pairs = sizes * (sizes - 1)
+    return np.where(pairs > 0, (squared - sizes) / np.maximum(pairs, 1), 1.0)
+
+
+def select_clusters(
+    condensed: np.ndarray, X: np.ndarray, *, min_cohesion: float = 0.0, method: str = "eom"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat clusters from a condensed tree: excess of mass under a cohesion constraint.
+
+    A cluster of the condensed tree may be selected only if the mean cosine similarity of
+    its member pairs (:func:`mean_pairwise_similarity`) is at least ``min_cohesion``; otherwise the selection descends to its children, as EOM does when a
+    parent is less stable than its children. With ``min_cohesion=0`` this is HDBSCAN's EOM
+    (or leaf) selection exactly, where the root is never selected; with a cohesion bar the
+    root may be, so that a corpus that states one claim throughout yields that claim.
+
+    Returns labels (NOISE for unselected points, clusters numbered by selection order) and
+    membership probabilities (lambda at which a point left, over the cluster's largest).
+    """
+    from hdbscan._hdbscan_tree import compute_stability
+
+    n = len(X)
+    parent = condensed["parent"].astype(np.int64)
+    child = condensed["child"].astype(np.int64)
+    lam = condensed["lambda_val"].astype(np.float64)
+    if parent.size == 0:
+        return np.full(n, NOISE, dtype=np.int64), np.zeros(n)
+    n_nodes = int(parent.max()) + 1 - n
+    is_point = child < n
+    sums = np.zeros((n_nodes, X.shape[1]))
+    sizes = np.zeros(n_nodes)
+    np.add.at(sums, parent[is_point] - n, X[child[is_point]])
+    np.add.at(sizes, parent[is_point] - n, 1)
+    parent_of = dict(zip(child[~is_point].tolist(), parent[~is_point].tolist()))
+    children: dict[int, list[int]] = {}
+    for node, up in parent_of.items():
+        children.setdefault(up, []).append(node)
+    for node in sorted(parent_of, reverse=True):  # children have larger ids than parents
+        sums[parent_of[node] - n] += sums[node - n]
+        sizes[parent_of[node] - n] += sizes[node - n]
+    cohesion = mean_pairwise_similarity(sums, sizes)
+    stability = compute_stability(condensed)
+    value: dict[int, float] = {}
+    chosen: dict[int, list[int]] = {}
+    for node in range(n + n_nodes - 1, n - 1, -1):
+        kids = children.get(node, [])
+        below = sum(value[k] for k in kids)
+        # The root may be a claim only under a cohesion bar (one tight corpus-wide claim).
+        eligible = cohesion[node - n] >= min_cohesion and (node != n or min_cohesion > 0)
+        take = eligible and (not kids if method == "leaf" else stability.get(node, 0.0) >= below)
+        if take or (eligible and method == "leaf" and not any(chosen[k] for k in kids)):
+            value[node], chosen[node] = stability.get(node, 0.0), [node]
+        else:
+            value[node], chosen[node] = below, [c for k in kids for c in chosen[k]]
+    selected = {node: rank for rank, node in enumerate(sorted(chosen[n]))}
+    owner: dict[int, int] = {}
+    for node in range(n, n + n_nodes):
+        if node in selected:
+            owner[node] = selected[node]
+        elif node in parent_of and parent_of[node] in owner:
+            owner[node] = owner[parent_of[node]]
+    labels = np.full(n, NOISE, dtype=np.int64)
+    probabilities = np.zeros(n)
+    point_rows = np.flatnonzero(is_point)
+    point_owner = np.array([owner.get(int(p), NOISE) for p in parent[point_rows]], dtype=np.int64)
+    labels[child[point_rows]] = point_owner
+    lam_point = np.zeros(n)
+    lam_point[child[point_rows]] = lam[point_rows]
+    for label_id in range(len(selected)):
+        members = labels == label_id
+        top = lam_point[members].max()
+        probabilities[members] = np.minimum(lam_point[members], top) / top if np.isfinite(top) and top > 0 else 1.0
+    return labels, probabilities
+
+
+def canonical_labels(labels: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+    """Renumber labels by size (largest is 0), ties by the smallest ``rank`` of a member.
+
+    ``rank`` defaults to the position; NOISE stays NOISE.
+    """
+    out = np.full(len(labels), NOISE, dtype=np.int64)
+    mask = labels != NOISE
+    if not mask.any():
+        return out
+    rank = np.arange(len(labels)) if rank is None else np.asarray(rank)
+    ids, compact = np.unique(labels[mask], return_inverse=True)
+    counts = np.bincount(compact)
+    first = np.full(len(ids), np.iinfo(np.int64).max)
+    np.minimum.at(first, compact, rank[mask])
+    new_of = np.empty(len(ids), dtype=np.int64)
+    new_of[np.lexsort((first, -counts))] = np.arange(len(ids))
+    out[mask] = new_of[compact]
+    return out
+
+
+def cluster_vectors(
+    X,
+    *,
+    min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+    min_samples: int | None = DEFAULT_MIN_SAMPLES,
+    cluster_selection_method: Literal["eom", "leaf"] = "eom",
+    min_cohesion: float = DEFAULT_MIN_COHESION,
+    exact_max_points: int = 5000,
+    n_neighbors: int = 30,
+) -> ClusterResult:
+    """Cluster unit vectors with HDBSCAN (euclidean distance between unit rows).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, dim)
+        Unit vectors (as returned by :meth:`Embedder.encode`).
+    min_cluster_size : int, default=5
+        Smallest group of distinct rows that counts as a claim.
+    min_samples : int or None, default=1
+        Neighbourhood size for core distances; None means ``min_cluster_size``.
+    cluster_selection_method : {"eom", "leaf"}, default="eom"
+    min_cohesion : float, default=0.50
+        A claim's member pairs must have at least this mean cosine similarity;
+        a looser cluster of the hierarchy is replaced by its tighter sub-clusters. 0 gives
+        plain HDBSCAN selection.
+    exact_max_points : int, default=5000
+        Up to this many distinct rows the exact spanning tree is used; above, the k-NN one.
+    n_neighbors : int, default=30
+        Neighbours per row in the k-NN graph (at least ``min_samples``).
+
+    Returns
+    -------
+    ClusterResult
+        A distinct row seen several times gets one label for all its copies. A row that is
+        noise but repeated at least ``min_cluster_size`` times forms a claim of its own.
+    """
+    X = check_unit_vectors(X)
+    if min_cluster_size < 2:
+        raise InputError(f"min_cluster_size ({min_cluster_size}) must be at least 2")
+    if min_samples is None:
+        min_samples = min_cluster_size
+    if min_samples < 1:
+        raise InputError(f"min_samples ({min_samples}) must be at least 1")
+    if cluster_selection_method not in ("eom", "leaf"):
+        raise InputError(f"cluster_selection_method must be 'eom' or 'leaf', got {cluster_selection_method!r}")
+    n = len(X)
+    if n == 0:
+        return ClusterResult(np.zeros(0, dtype=np.int64), np.zeros(0))
+    distinct, inverse, counts = _canonical_distinct(X)
+    m = len(distinct)
+    if m < 2:
+        labels = np.full(m, NOISE, dtype=np.int64)
+        probabilities = np.zeros(m)
+    else:
+        if m <= exact_max_points:
+            mst = exact_mst(distinct, min_samples)
+        else:
+            mst = knn_mst(distinct, min_samples, n_neighbors)
+        from hdbscan._hdbscan_tree import condense_tree
+
+        condensed = condense_tree(single_linkage_tree(mst), min_cluster_size)
+        labels, probabilities = select_clusters(
+            condensed, distinct.astype(np.float64), min_cohesion=min_cohesion, method=cluster_selection_method
+        )
+    repeated = (labels == NOISE) & (counts >= min_cluster_size)
+    if repeated.any():
+        start = labels.max() + 1
+        labels[repeated] = start + np.arange(int(repeated.sum()))
+        probabilities[repeated] = 1.0
+    # Canonical ids count every copy; ties go to the first member in byte order.
+    return ClusterResult(canonical_labels(labels[inverse], rank=inverse), probabilities[inverse])
+
+
+class ClaimClusterer:
+    """Scikit-learn style estimator around :func:`cluster_vectors`.
+
+    Parameters
+    ----------
+    min_cluster_size : int, default=5
+    min_samples : int or None, default=1
+    cluster_selection_method : {"eom", "leaf"}, default="eom"
+    min_cohesion : float, default=0.50
+    exact_max_points : int, default=5000
+    n_neighbors : int, default=30
+        See :func:`cluster_vectors`.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n,)
+        Claim label per row, ``NOISE`` for unclustered rows.
+    probabilities_ : ndarray of shape (n,)
+    n_clusters_ : int
+    centroids_ : ndarray of shape (n_clusters_, dim)
+        Unit mean vector of each claim.
+    """
+
+    def __init__(
+        self,
+        min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+        *,
+        min_samples: int | None = DEFAULT_MIN_SAMPLES,
+        cluster_selection_method: Literal["eom", "leaf"] = "eom",
+        min_cohesion: float = DEFAULT_MIN_COHESION,
+        exact_max_points: int = 5000,
+        n_neighbors: int = 30,
+    ):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.cluster_selection_method = cluster_selection_method
+        self.min_cohesion = min_cohesion
+        self.exact_max_points = exact_max_points
+        self.n_neighbors = n_neighbors
+
+    def fit(self, X, y=None) -> "ClaimClusterer":
+        X = check_unit_vectors(X)
+        result = cluster_vectors(
+            X,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            cluster_selection_method=self.cluster_selection_method,
+            min_cohesion=self.min_cohesion,
+            exact_max_points=self.exact_max_points,
+            n_neighbors=self.n_neighbors,
+        )
+        self.labels_ = result.labels
+        self.probabilities_ = result.probabilities
+        self.n_clusters_ = int(result.labels.max() + 1) if len(result.labels) else 0
+        centroids = np.zeros((self.n_clusters_, X.shape[1]), dtype=np.float32)
+        np.add.at(centroids, result.labels[result.labels != NOISE], X[result.labels != NOISE])
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.centroids_ = centroids / np.maximum(norms, 1e-12)
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError("this ClaimClusterer is not fitted yet: call fit(X) first")
+
+    def __repr__(self) -> str:
+        return (
+            f"ClaimClusterer(min_cluster_size={self.min_cluster_size}, min_samples={self.min_samples}, "
+            f"cluster_selection_method={self.cluster_selection_method!r})"
+        )

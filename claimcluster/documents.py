@@ -1,0 +1,290 @@
+"""Document and Sentence records, and loaders for text directories, JSONL, CSV and DataFrames.
+
+Every loader returns a :class:`Corpus`: the documents kept and a list of :class:`Rejection`
+for every record that was not (missing text, blank text...), so nothing is dropped silently.
+Duplicate document ids and undecodable bytes are errors that name the file and position.
+
+Example
+-------
+>>> corpus = load_documents(["seeds/"])                       # doctest: +SKIP
+>>> len(corpus.documents), corpus.rejected                     # doctest: +SKIP
+(5, [])
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from claimcluster.errors import DocumentError
+
+__all__ = [
+    "Document",
+    "Sentence",
+    "Rejection",
+    "Corpus",
+    "FieldMap",
+    "load_documents",
+    "load_text_dir",
+    "load_jsonl",
+    "load_csv",
+    "from_records",
+    "from_dataframe",
+    "read_text",
+]
+
+Errors = Literal["strict", "replace"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article. ``text`` is kept exactly as given; sentence offsets point into it."""
+
+    doc_id: str
+    text: str
+    outlet: str | None = None
+    published: str | None = None
+    url: str | None = None
+    title: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a document.
+
+    ``text`` is the sentence exactly as in the document (``document.text[start:end]``);
+    ``norm`` is its normalised form, used for embedding and duplicate detection.
+    """
+
+    doc_id: str
+    position: int
+    text: str
+    norm: str
+    start: int
+    end: int
+    outlet: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record or piece of text that was left out, where it was, and why."""
+
+    where: str
+    reason: str
+    text: str = ""
+
+
+@dataclass
+class Corpus:
+    """Documents that were loaded and every record that was rejected."""
+
+    documents: list[Document]
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which record fields hold the text, id, outlet, date, url and title.
+
+    ``id`` None numbers records as ``<source>:<row>``. Fields not named here go to
+    ``Document.metadata``.
+    """
+
+    text: str = "text"
+    id: str | None = "id"
+    outlet: str | None = "outlet"
+    published: str | None = "published"
+    url: str | None = "url"
+    title: str | None = "title"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _as_str(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    return str(value)
+
+
+def read_text(path: str | os.PathLike, errors: Errors = "strict") -> str:
+    """Read a UTF-8 file (a BOM is dropped); bad bytes raise DocumentError unless ``errors="replace"``."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig", errors=errors)
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            f"{path}: invalid UTF-8 at byte offset {exc.start} ({data[exc.start:exc.start + 4]!r}); "
+            "fix the file or load it with errors='replace'"
+        ) from None
+
+
+def from_records(
+    records: Iterable[Mapping[str, Any]],
+    fields: FieldMap = FieldMap(),
+    *,
+    source: str = "records",
+    require_id: bool = False,
+) -> Corpus:
+    """Documents from mappings; records without usable text are rejected, not dropped.
+
+    Parameters
+    ----------
+    records : iterable of mapping
+    fields : FieldMap
+    source : str
+        Name used in rejection messages and generated ids.
+    require_id : bool, default=False
+        If True a record without the id field is rejected; otherwise it gets ``source:row``.
+    """
+    documents: list[Document] = []
+    rejected: list[Rejection] = []
+    named = {f for f in (fields.text, fields.id, fields.outlet, fields.published, fields.url, fields.title) if f}
+    for row, record in enumerate(records, start=1):
+        where = f"{source}:{row}"
+        if not isinstance(record, Mapping):
+            rejected.append(Rejection(where, f"record is {type(record).__name__}, not an object"))
+            continue
+        text = record.get(fields.text)
+        if _missing(text) or not isinstance(text, str):
+            reason = f"no text in field {fields.text!r}" if _missing(text) else f"field {fields.text!r} is not a string"
+            rejected.append(Rejection(where, reason))
+            continue
+        if not text.strip():
+            rejected.append(Rejection(where, f"field {fields.text!r} is blank"))
+            continue
+        doc_id = _as_str(record.get(fields.id)) if fields.id else None
+        if doc_id is None:
+            if require_id:
+                rejected.append(Rejection(where, f"no id in field {fields.id!r}", text[:80]))
+                continue
+            doc_id = where
+        documents.append(
+            Document(
+                doc_id=doc_id,
+                text=text,
+                outlet=_as_str(record.get(fields.outlet)) if fields.outlet else None,
+                published=_as_str(record.get(fields.published)) if fields.published else None,
+                url=_as_str(record.get(fields.url)) if fields.url else None,
+                title=_as_str(record.get(fields.title)) if fields.title else None,
+                metadata={k: v for k, v in record.items() if k not in named and not _missing(v)},
+            )
+        )
+    return Corpus(documents, rejected)
+
+
+def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors: Errors = "strict") -> Corpus:
+    """Documents from a JSON Lines file, one object a line. A malformed line is an error naming it."""
+    text = read_text(path, errors)
+
+    def records() -> Iterator[Any]:
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                yield {}
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DocumentError(f"{path}:{line_no}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+    return from_records(records(), fields, source=str(path))
+
+
+def load_csv(
+    path: str | os.PathLike,
+    fields: FieldMap = FieldMap(),
+    *,
+    delimiter: str | None = None,
+    errors: Errors = "strict",
+) -> Corpus:
+    """Documents from a CSV (or TSV: tab by default for ``.tsv``) file with a header row."""
+    if delimiter is None:
+        delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    text = read_text(path, errors)
+    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    if reader.fieldnames is None or fields.text not in reader.fieldnames:
+        raise DocumentError(f"{path}: no column {fields.text!r} (columns: {reader.fieldnames}); set the text field")
+    rows = ({k: (v if v != "" else None) for k, v in r.items()} for r in reader)
+    return from_records(rows, fields, source=str(path))
+
+
+def load_text_dir(path: str | os.PathLike, *, pattern: str = "*.txt", errors: Errors = "strict") -> Corpus:
+    """Documents from a directory of text files: file name (no suffix) = doc_id, first line = title.
+
+    Files are read in sorted name order. A README.md is not matched by the default pattern.
+    """
+    root = Path(path)
+    documents: list[Document] = []
+    rejected: list[Rejection] = []
+    for file in sorted(root.glob(pattern)):
+        if not file.is_file():
+            continue
+        text = read_text(file, errors)
+        if not text.strip():
+            rejected.append(Rejection(str(file), "file is empty"))
+            continue
+        title = text.lstrip().split("\n", 1)[0].strip() or None
+        documents.append(Document(doc_id=file.stem, text=text, title=title, url=None, metadata={"path": str(file)}))
+    return Corpus(documents, rejected)
+
+
+def from_dataframe(frame, fields: FieldMap = FieldMap()) -> Corpus:
+    """Documents from a pandas DataFrame (NaN cells count as missing)."""
+    return from_records(frame.to_dict(orient="records"), fields, source="dataframe")
+
+
+def load_documents(
+    paths: Iterable[str | os.PathLike],
+    fields: FieldMap = FieldMap(),
+    *,
+    errors: Errors = "strict",
+) -> Corpus:
+    """Load documents from directories (``*.txt``), ``.txt``, ``.jsonl``, ``.csv`` and ``.tsv`` files.
+
+    Raises DocumentError for an unknown file type, a missing path, or a doc_id seen twice.
+    """
+    documents: list[Document] = []
+    rejected: list[Rejection] = []
+    for raw in paths:
+        path = Path(raw)
+        suffix = path.suffix.lower()
+        if path.is_dir():
+            part = load_text_dir(path, errors=errors)
+        elif not path.exists():
+            raise DocumentError(f"{path}: no such file or directory")
+        elif suffix in (".jsonl", ".ndjson"):
+            part = load_jsonl(path, fields, errors=errors)
+        elif suffix in (".csv", ".tsv"):
+            part = load_csv(path, fields, errors=errors)
+        elif suffix == ".txt":
+            part = load_text_dir(path.parent, pattern=path.name, errors=errors)
+        else:
+            raise DocumentError(f"{path}: unknown file type {suffix!r}; use a directory, .txt, .jsonl, .csv or .tsv")
+        documents.extend(part.documents)
+        rejected.extend(part.rejected)
+    check_unique_ids(documents)
+    return Corpus(documents, rejected)
+
+
+def check_unique_ids(documents: Iterable[Document]) -> None:
+    """Raise DocumentError naming the first doc_id that occurs twice."""
+    seen: set[str] = set()
+    for document in documents:
+        if document.doc_id in seen:
+            raise DocumentError(f"duplicate doc_id {document.doc_id!r}: document ids must be unique")
+        seen.add(document.doc_id)

@@ -1,0 +1,46 @@
+"""One exception hierarchy for claimcluster.
+
+Every error the library raises on purpose derives from :class:`ClaimClusterError`,
+so callers (and the CLI) can catch one type. Errors from faiss, torch, sqlite and
+the file system are translated where they enter the library.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClaimClusterError",
+    "InputError",
+    "ModelError",
+    "ModelIntegrityError",
+    "NotFittedError",
+    "DocumentError",
+    "CacheCorruptedWarning",
+]
+
+
+class ClaimClusterError(Exception):
+    """Base class of every error claimcluster raises."""
+
+
+class InputError(ClaimClusterError, ValueError):
+    """A value passed by the caller cannot be used (None, NaN, wrong type, empty...)."""
+
+
+class DocumentError(InputError):
+    """A document or input file cannot be read (bad encoding, duplicate id, missing field)."""
+
+
+class ModelError(ClaimClusterError):
+    """The embedding model cannot be found or loaded."""
+
+
+class ModelIntegrityError(ModelError):
+    """The packaged model's weights do not have the expected checksum."""
+
+
+class NotFittedError(ClaimClusterError, AttributeError):
+    """A fitted attribute or method was used before ``fit``."""
+
+
+class CacheCorruptedWarning(UserWarning):
+    """The embedding cache file was unreadable; it was moved aside and rebuilt."""
