@@ -24,8 +24,11 @@ from claimcluster.errors import (
     InputError,
     ModelError,
     ModelIntegrityError,
+    ModelMismatchError,
     NotFittedError,
+    StorageError,
 )
+from claimcluster.index import ClaimIndex, Match, clean_social_text
 from claimcluster.pipeline import cluster_documents
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, normalize_text, segment_documents
 
@@ -33,6 +36,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Claim",
+    "ClaimIndex",
+    "Match",
+    "clean_social_text",
     "ClaimClusterer",
     "ClaimClusterError",
     "ClaimSet",
@@ -50,6 +56,8 @@ __all__ = [
     "Member",
     "ModelError",
     "ModelIntegrityError",
+    "ModelMismatchError",
+    "StorageError",
     "NOISE",
     "NotFittedError",
     "Rejection",

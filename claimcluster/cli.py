@@ -104,6 +104,104 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
         click.echo(f"wrote {len(claims.claims)} claims to {out}", err=True)
 
 
+@main.group()
+def index() -> None:
+    """Build a searchable index of known claims."""
+
+
+@index.command("build")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id-field", required=True, help="Field holding each claim's id.")
+@click.option("--text-field", required=True, help="Field holding the claim text.")
+@click.option("--extra-text-field", default=None, help="Field with more text (e.g. a fact-check title).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Index directory.")
+@click.option("--factory", default="Flat", show_default=True, help="FAISS factory string (Flat, HNSW32, IVF4096,SQ8).")
+@click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
+def index_build(file, id_field, text_field, extra_text_field, out, factory, model):
+    """Index the claims in FILE (.jsonl, .csv or .tsv) into directory --out.
+
+    \b
+    Example:
+        claimcluster index build vclaims.jsonl --id-field vclaim_id --text-field vclaim \\
+            --extra-text-field title --out claims-index/
+    """
+    from claimcluster.documents import FieldMap, load_documents
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.index import ClaimIndex
+
+    corpus = load_documents([file], FieldMap(text=text_field, id=id_field, outlet=None, published=None, url=None,
+                                             title=extra_text_field))
+    for rejection in corpus.rejected:
+        click.echo(f"skipped {rejection.where}: {rejection.reason}", err=True)
+    docs = corpus.documents
+    built = ClaimIndex(Embedder(model or DEFAULT_MODEL), factory=factory)
+    built.add([d.text for d in docs], ids=[d.doc_id for d in docs], extra_texts=[d.title or "" for d in docs],
+              metadata=[dict(d.metadata) for d in docs])
+    built.save(out)
+    click.echo(f"indexed {len(built)} claims into {out} ({len(corpus.rejected)} skipped)", err=True)
+
+
+def _match_lines(query: str, matches) -> list[str]:
+    lines = [f"query: {query}"]
+    if not matches:
+        lines.append("  no known claim")
+    for m in matches:
+        lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}  {m.text}")
+    return lines
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("text", required=False)
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL/CSV of queries.")
+@click.option("--text-field", default="text", show_default=True, help="Query text field in --queries.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--min-score", default="auto", show_default=True,
+              help="Drop matches scoring below this; 'auto' = calibrated no-match threshold, 'none' = keep all.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@click.option("--model", default=None, help="Model the index was built with (default: packaged MiniLM).")
+def match(directory, text, queries, text_field, k, min_score, as_json, model):
+    """Find which known claims TEXT (or each query in --queries) repeats.
+
+    \b
+    Example:
+        claimcluster match claims-index/ "Army is not contacting anyone about a draft"
+        claimcluster match claims-index/ --queries tweets.jsonl --text-field text --json
+    """
+    import json
+
+    from claimcluster.documents import FieldMap, load_documents
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.index import ClaimIndex
+
+    if (text is None) == (queries is None):
+        raise click.UsageError("give either TEXT or --queries FILE")
+    floor = None if min_score == "none" else ("auto" if min_score == "auto" else _float(min_score))
+    if queries is not None:
+        corpus = load_documents([queries], FieldMap(text=text_field, id=None))
+        for rejection in corpus.rejected:
+            click.echo(f"skipped {rejection.where}: {rejection.reason}", err=True)
+        texts = [d.text for d in corpus.documents]
+    else:
+        texts = [text]
+    loaded = ClaimIndex.load(directory, Embedder(model or DEFAULT_MODEL))
+    results = loaded.search(texts, k=k, min_score=floor)
+    for query, matches in zip(texts, results):
+        if as_json:
+            click.echo(json.dumps({"query": query, "matches": [
+                {"id": m.id, "text": m.text, "score": m.score, "rank": m.rank, "dense": m.dense,
+                 "lexical": m.lexical, "metadata": dict(m.metadata)} for m in matches]}, ensure_ascii=False))
+        else:
+            click.echo("\n".join(_match_lines(query, matches)))
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number, 'auto' or 'none'", param_hint="--min-score") from None
+
+
 def run() -> None:  # pragma: no cover - console entry used by python -m
     main(prog_name="claimcluster")
 

@@ -13,6 +13,8 @@ __all__ = [
     "ModelError",
     "ModelIntegrityError",
     "NotFittedError",
+    "StorageError",
+    "ModelMismatchError",
     "DocumentError",
     "CacheCorruptedWarning",
 ]
@@ -40,6 +42,14 @@ class ModelIntegrityError(ModelError):
 
 class NotFittedError(ClaimClusterError, AttributeError):
     """A fitted attribute or method was used before ``fit``."""
+
+
+class StorageError(ClaimClusterError):
+    """A saved index or store is missing, damaged, of another kind or of a newer format."""
+
+
+class ModelMismatchError(StorageError):
+    """A saved index or store was built with another embedding model or dimension."""
 
 
 class CacheCorruptedWarning(UserWarning):

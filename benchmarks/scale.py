@@ -1,0 +1,108 @@
+"""Clustering time and peak memory at 10k, 30k and 100k vectors, against plain HDBSCAN.
+
+    python -m benchmarks.scale [--data benchmarks/data] [--sizes 10000 30000 100000] [--baseline-size 5000] [--json]
+
+Vectors: real sentence embeddings of every text found in the benchmark data (CLEF verified
+claims, MRPC and STS-B sentences, Emergent headlines; about 24k distinct), and beyond that
+synthetic paraphrase-like points (a real vector plus Gaussian noise, renormalised). Each size
+runs in a fresh subprocess so that its peak RSS is its own. The baseline is ``hdbscan.HDBSCAN``
+with the same parameters on the same vectors, timed in the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import emit, machine, peak_rss_mb, read_jsonl
+
+CACHE = Path(__file__).resolve().parent.parent / ".cache"
+
+
+def real_texts(data: Path) -> list[str]:
+    texts: list[str] = []
+    for path in sorted(data.rglob("*.jsonl")):
+        for row in read_jsonl(path):
+            for key in ("vclaim", "title", "sentence1", "sentence2", "headline", "text"):
+                value = row.get(key)
+                if isinstance(value, str) and value.strip():
+                    texts.append(value)
+    return sorted(set(texts))
+
+
+def vectors(data: Path, n: int) -> np.ndarray:
+    """n unit vectors: real embeddings first, then noisy copies of them."""
+    from claimcluster import Embedder
+
+    real = Embedder(cache=CACHE / "embeddings.sqlite3").encode(real_texts(data))
+    if n <= len(real):
+        return real[:n]
+    rng = np.random.default_rng(0)
+    base = real[rng.integers(0, len(real), size=n - len(real))]
+    extra = base + rng.normal(scale=0.02, size=base.shape).astype(np.float32)
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    return np.vstack([real, extra])
+
+
+def run_one(data: Path, n: int, method: str) -> dict:
+    X = vectors(data, n)
+    start = time.perf_counter()
+    if method == "hdbscan":
+        import hdbscan
+
+        labels = hdbscan.HDBSCAN(min_cluster_size=5, min_samples=1).fit(X).labels_
+    else:
+        from claimcluster import cluster_vectors
+
+        labels = cluster_vectors(X).labels
+    seconds = time.perf_counter() - start
+    return {"n": n, "method": method, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb()),
+            "clusters": int(labels.max() + 1), "noise_share": round(float((labels < 0).mean()), 3)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("benchmarks/data"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--baseline-size", type=int, default=5000, help="plain hdbscan at this size (0: skip)")
+    parser.add_argument("--one", nargs=2, metavar=("N", "METHOD"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.data, int(args.one[0]), args.one[1])))
+        return {}
+
+    def child(n: int, method: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--data", str(args.data), "--one", str(n),
+                               method], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    vectors(args.data, 1)  # embed the real texts once, into the cache
+    runs = [child(n, "claimcluster") for n in args.sizes]
+    result: dict = {"runs": {f"claimcluster_{r['n']}": r for r in runs}}
+    if args.baseline_size:
+        base = child(args.baseline_size, "hdbscan")
+        ours = child(args.baseline_size, "claimcluster")
+        result["runs"][f"hdbscan_{base['n']}"] = base
+        result["runs"][f"claimcluster_{ours['n']}"] = ours
+        result["speedup_vs_hdbscan"] = round(base["seconds"] / max(ours["seconds"], 1e-9), 1)
+    result["machine"] = machine()
+    if args.json:
+        emit(result, True)
+    else:
+        print(f"{'run':<24}{'seconds':>10}{'peak MB':>10}{'clusters':>10}{'noise':>8}")
+        for name, r in result["runs"].items():
+            print(f"{name:<24}{r['seconds']:>10}{r['peak_rss_mb']:>10}{r['clusters']:>10}{r['noise_share']:>8}")
+        if "speedup_vs_hdbscan" in result:
+            print(f"speed-up over plain hdbscan at {args.baseline_size}: {result['speedup_vs_hdbscan']}x")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""ClaimIndex: exact search against NumPy, hybrid matching with the real model, persistence, threads, CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from claimcluster import ClaimIndex, InputError, ModelMismatchError, StorageError, clean_social_text
+from claimcluster.cli import main
+
+from .conftest import unit_blobs
+
+KNOWN = {
+    "ru-deny": "Russia's Defense Ministry denied that Russian servicemen were killed in Syria.",
+    "pentagon": "The Pentagon said it informed Russia before the strike and no Russian personnel were there.",
+    "watch": "Apple Watch battery lasts only 2.5 hours.",
+    "draft": "The U.S. Army is sending text messages telling people they were selected for a military draft.",
+    "bmo": "BMO forecasts 19 million Apple Watch sales in 2015.",
+}
+
+
+def synthetic_index(n: int = 300, dim: int = 16, factory: str = "Flat"):
+    X, _ = unit_blobs(n_clusters=10, per_cluster=n // 10, dim=dim, spread=0.4, seed=3)
+    ids = [f"c{i}" for i in range(len(X))]
+    index = ClaimIndex(factory=factory, lexical_weight=0.0)
+    index.add([f"claim number {i}" for i in range(len(X))], ids=ids, vectors=X)
+    return index, X, ids
+
+
+def brute_force(X, queries, k):
+    scores = queries @ X.T
+    return scores, np.argsort(-scores, axis=1)[:, :k]
+
+
+def test_flat_search_equals_numpy_top_k():
+    index, X, ids = synthetic_index()
+    queries, _ = unit_blobs(n_clusters=3, per_cluster=5, dim=16, seed=8)
+    scores, top = brute_force(X, queries, 7)
+    for q, matches in enumerate(index.search(queries, k=7)):
+        assert [m.rank for m in matches] == list(range(1, 8))
+        got = np.array([m.score for m in matches])
+        np.testing.assert_allclose(got, scores[q, top[q]], atol=1e-5)  # equal up to ties
+        assert {m.id for m in matches} <= {ids[i] for i in np.flatnonzero(scores[q] >= got[-1] - 1e-6)}
+
+
+@pytest.mark.parametrize("factory", ["HNSW32", "IVF8,Flat"])
+def test_approximate_indexes_find_the_exact_neighbours_here(factory):
+    index, X, ids = synthetic_index(factory=factory)
+    index.nprobe = 8
+    queries = X[:20]
+    _, top = brute_force(X, queries, 5)
+    recall = np.mean([len({m.id for m in ms} & {ids[i] for i in row}) / 5
+                      for ms, row in zip(index.search(queries, k=5), top)])
+    assert recall >= 0.95
+
+
+def test_remove_and_len():
+    index, X, ids = synthetic_index()
+    assert len(index) == len(X)
+    assert index.remove(["c0", "c1"]) == 2
+    assert len(index) == len(X) - 2
+    assert all(m.id not in {"c0", "c1"} for m in index.search(X[:2], k=10)[0])
+    with pytest.raises(InputError, match=r"unknown id\(s\): \['nope'\]"):
+        index.remove(["nope"])
+    hnsw, X2, _ = synthetic_index(factory="HNSW32")
+    hnsw.remove(["c5"])
+    assert hnsw.search(X2[5:6], k=1)[0][0].id != "c5"
+
+
+def test_bad_queries_and_adds():
+    index, X, _ = synthetic_index()
+    assert index.search([]) == []
+    with pytest.raises(InputError, match="query at position 0 is missing"):
+        index.search([None])
+    with pytest.raises(InputError, match="query at position 1 is empty"):
+        index.search(["fine text", "  "])
+    with pytest.raises(InputError, match=r"k \(0\) must be at least 1"):
+        index.search(["text"], k=0)
+    with pytest.raises(InputError, match="already in the index"):
+        index.add(["again"], ids=["c3"], vectors=X[:1])
+    with pytest.raises(InputError, match="ids has 2 entries for 1 texts"):
+        index.add(["one"], ids=["a", "b"])
+    with pytest.raises(InputError, match="invalid FAISS factory string"):
+        ClaimIndex(factory="NoSuchIndex").add(["x y"], vectors=X[:1])
+
+
+def test_social_text_clean_up():
+    tweet = ("Fact check: the Army is NOT contacting anyone #draft @USArmy https://t.co/abc pic.twitter.com/3S "
+             "\u2014 U.S. Army CGSC (@USACGSC) January 8, 2020")
+    assert clean_social_text(tweet) == "Fact check: the Army is NOT contacting anyone draft USArmy U.S. Army CGSC"
+
+
+@pytest.fixture(scope="module")
+def real_index(embedder):
+    return ClaimIndex(embedder).add(list(KNOWN.values()), ids=list(KNOWN), metadata=[{"n": i} for i in range(5)])
+
+
+def test_real_paraphrases_match_and_unrelated_text_does_not(real_index):
+    results = real_index.search([
+        "Moscow denies reports that its soldiers died in Syria",
+        "Apple will sell 19 million Apple Watches this year, analyst says",
+        "Fraudulent texts say you were picked for the military draft \u2014 Jane Doe (@jdoe) January 8, 2020",
+        "Preheat the oven to 200 degrees and grease the tin.",
+    ], k=3, min_score="auto")
+    assert results[0][0].id == "ru-deny"
+    assert results[1][0].id == "bmo"
+    assert results[2][0].id == "draft"
+    assert results[3] == []  # "no known claim"
+    assert results[1][0].metadata == {"n": 4}
+    assert all(a.score >= b.score for ms in results for a, b in zip(ms, ms[1:]))
+
+
+def test_long_query_and_single_string(real_index):
+    assert real_index.search("Russia denied the deaths. " * 2000, k=1)[0][0].id == "ru-deny"
+
+
+def test_save_load_round_trip(real_index, embedder, tmp_path):
+    real_index.save(tmp_path / "ix")
+    loaded = ClaimIndex.load(tmp_path / "ix", embedder)
+    query = ["Russia denied its soldiers were killed"]
+    assert loaded.search(query, k=5) == real_index.search(query, k=5)
+    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    assert manifest["settings"]["factory"] == "Flat" and manifest["dimension"] == 384
+    assert not list((tmp_path / "ix").glob("*.pkl"))
+    real_index.save(tmp_path / "ix")  # a second save replaces the first generation
+    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
+        "extra_vectors.2.npy", "index.2.faiss", "manifest.json", "records.2.jsonl", "vectors.2.npy"]
+
+
+def test_load_refuses_other_model_damage_and_missing_files(real_index, embedder, tmp_path):
+    target = tmp_path / "ix"
+    real_index.save(target)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    other = dict(manifest, model_id="other-model@0000")
+    manifest_path.write_text(json.dumps(other))
+    with pytest.raises(ModelMismatchError, match="built with model other-model@0000"):
+        ClaimIndex.load(target, embedder)
+    manifest_path.write_text(json.dumps(dict(manifest, dimension=768)))
+    with pytest.raises(ModelMismatchError, match="dimension 768"):
+        ClaimIndex.load(target, embedder)
+    manifest_path.write_text(json.dumps(manifest))
+    records = target / manifest["files"]["records"]["path"]
+    records.write_text(records.read_text().replace("Apple", "Appel"))
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        ClaimIndex.load(target, embedder)
+    records.unlink()
+    with pytest.raises(StorageError, match="is missing"):
+        ClaimIndex.load(target, embedder)
+    manifest_path.write_text("{not json")
+    with pytest.raises(StorageError, match="manifest.json is damaged"):
+        ClaimIndex.load(target, embedder)
+
+
+def test_concurrent_searches_and_a_writer(real_index, embedder):
+    queries = ["Moscow denies soldier deaths", "Apple Watch battery", "military draft texts"] * 4
+    serial = real_index.search(queries, k=2)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda q: real_index.search([q], k=2)[0], queries))
+    assert parallel == serial
+    index = ClaimIndex(embedder).add(list(KNOWN.values()), ids=list(KNOWN))
+    errors = []
+
+    def writer():
+        try:
+            for i in range(5):
+                index.add([f"Extra claim number {i} about elections"], ids=[f"x{i}"])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    for _ in range(5):
+        assert index.search(["Moscow denies soldier deaths"], k=1)[0][0].id == "ru-deny"
+    thread.join()
+    assert not errors and len(index) == 10
+
+
+def test_cli_index_build_and_match(tmp_path):
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("".join(json.dumps({"cid": k, "claim": v, "title": k.upper()}) + "\n" for k, v in KNOWN.items()))
+    runner = CliRunner()
+    built = runner.invoke(main, ["index", "build", str(claims), "--id-field", "cid", "--text-field", "claim",
+                                 "--extra-text-field", "title", "--out", str(tmp_path / "ix")])
+    assert built.exit_code == 0, built.output
+    hit = runner.invoke(main, ["match", str(tmp_path / "ix"), "Moscow denied Russian soldiers died in Syria", "--json"])
+    assert hit.exit_code == 0, hit.output
+    assert json.loads(hit.output)["matches"][0]["id"] == "ru-deny"
+    miss = runner.invoke(main, ["match", str(tmp_path / "ix"), "Preheat the oven and grease the tin."])
+    assert "no known claim" in miss.output
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"text": "Apple Watch battery life is 2.5 hours"}) + "\n")
+    batch = runner.invoke(main, ["match", str(tmp_path / "ix"), "--queries", str(queries), "-k", "1"])
+    assert batch.exit_code == 0 and "[watch]" in batch.output
+    both = runner.invoke(main, ["match", str(tmp_path / "ix")])
+    assert both.exit_code == 2 and "either TEXT or --queries" in both.output
