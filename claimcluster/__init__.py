@@ -30,6 +30,7 @@ from claimcluster.errors import (
 )
 from claimcluster.index import ClaimIndex, Match, clean_social_text
 from claimcluster.pipeline import cluster_documents
+from claimcluster.store import ClaimMatch, ClaimStore, StoreLockedError, UpdateReport
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, normalize_text, segment_documents
 
 __version__ = "0.1.0"
@@ -42,6 +43,10 @@ __all__ = [
     "ClaimClusterer",
     "ClaimClusterError",
     "ClaimSet",
+    "ClaimMatch",
+    "ClaimStore",
+    "StoreLockedError",
+    "UpdateReport",
     "CacheCorruptedWarning",
     "Corpus",
     "DEFAULT_FURNITURE_RULES",

@@ -195,6 +195,160 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model):
             click.echo("\n".join(_match_lines(query, matches)))
 
 
+@main.group()
+def store() -> None:
+    """A claim base on disk that grows with each batch of articles, with stable claim ids."""
+
+
+def _cluster_options(func):
+    for option in reversed(
+        [
+            click.option("--min-cluster-size", type=click.IntRange(min=2), default=DEFAULT_MIN_CLUSTER_SIZE,
+                         show_default=True),
+            click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True),
+            click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION,
+                         show_default=True),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _report_update(report) -> None:
+    joined = sum(report.joined.values())
+    click.echo(f"{report.documents} documents, {report.sentences} sentences: {joined} joined "
+               f"{len(report.joined)} known claims, {len(report.new_claims)} new claims, "
+               f"{report.unclustered} unclustered, {len(report.merge_suggestions)} merge suggestions, "
+               f"{len(report.rejected)} left out")
+
+
+@store.command("create")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_field_options
+@_cluster_options
+@click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
+def store_create(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes,
+                 min_cluster_size, min_samples, min_cohesion, model):
+    """Cluster the documents in PATHS and write a new store in DIRECTORY.
+
+    \b
+    Example:
+        claimcluster store create claims.store day1/ --min-cluster-size 2
+    """
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.store import ClaimStore
+
+    corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
+    created = ClaimStore.create(directory, corpus, embedder=Embedder(model or DEFAULT_MODEL),
+                                min_cluster_size=min_cluster_size, min_samples=min_samples, min_cohesion=min_cohesion)
+    click.echo(f"created {directory}: {len(created)} claims from {len(corpus)} documents")
+
+
+@store.command("update")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_field_options
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_update(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, model):
+    """Add the documents in PATHS to the store in DIRECTORY; known claims keep their ids.
+
+    \b
+    Example:
+        claimcluster store update claims.store day2/
+    """
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.store import ClaimStore
+
+    corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
+    opened = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL))
+    _report_update(opened.update(corpus))
+
+
+@store.command("match")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("text")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_match(directory, text, k, as_json, model):
+    """Which known claims of the store in DIRECTORY does TEXT repeat?
+
+    \b
+    Example:
+        claimcluster store match claims.store "Moscow denies its soldiers died in Syria"
+    """
+    import json
+    from dataclasses import asdict
+
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.store import ClaimStore
+
+    matches = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL)).match(text, k=k)[0]
+    if as_json:
+        click.echo(json.dumps({"query": text, "matches": [asdict(m) for m in matches]}, ensure_ascii=False))
+        return
+    click.echo(f"query: {text}")
+    if not matches:
+        click.echo("  no known claim")
+    for m in matches:
+        click.echo(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}): {m.representative}\n"
+                   f"       via [{m.matched_doc_id}] {m.matched_text}")
+
+
+@store.command("show")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--claim", "claim_id", type=int, default=None, help="Show one claim with its timeline.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
+@click.option("--max-claims", type=int, default=20, show_default=True)
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_show(directory, claim_id, fmt, max_claims, model):
+    """Show the claims of the store in DIRECTORY (or one claim's members and timeline).
+
+    \b
+    Example:
+        claimcluster store show claims.store --claim 3
+    """
+    import json
+
+    from claimcluster.claims import ClaimSet
+    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.report import render_html, render_markdown, render_text
+    from claimcluster.store import ClaimStore
+
+    opened = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL))
+    if claim_id is not None:
+        claim = opened.claim(claim_id)
+        if fmt == "json":
+            click.echo(json.dumps({**claim.to_dict(), **opened.spread(claim_id),
+                                   "timeline": opened.timeline(claim_id)}, ensure_ascii=False, indent=2))
+            return
+        spread = opened.spread(claim_id)
+        click.echo(f"claim {claim.id}: {claim.representative.text}")
+        click.echo(f"  first seen {spread['first_seen']} in {spread['first_outlet']}; last seen {spread['last_seen']}; "
+                   f"{len(spread['outlets'])} outlets")
+        for entry in opened.timeline(claim_id):
+            mark = "*" if entry["first_for_outlet"] else " "
+            click.echo(f"  {mark} {entry['when']:<12} [{entry['doc_id']}] {entry['text']}")
+        return
+    claims = ClaimSet(claims=opened.claims(), unclustered=opened.unclustered(), n_documents=opened.n_documents,
+                      model_id=opened.embedder.model_id)
+    if fmt == "json":
+        data = claims.to_dict()
+        data["merge_suggestions"] = opened.merge_suggestions
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif fmt == "markdown":
+        click.echo(render_markdown(claims), nl=False)
+    elif fmt == "html":
+        click.echo(render_html(claims, title=f"claims in {directory}"), nl=False)
+    else:
+        click.echo(render_text(claims, max_claims=max_claims), nl=False)
+        for suggestion in opened.merge_suggestions:
+            click.echo(f"merge suggestion: claims {suggestion['claims']} (new evidence: sentence "
+                       f"{suggestion['sentence']})")
+
+
 def _float(value: str) -> float:
     try:
         return float(value)

@@ -24,7 +24,7 @@ array([ 0,  0, -1,  2,  1])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -58,6 +58,9 @@ class ClusterResult:
 
     labels: np.ndarray
     probabilities: np.ndarray
+    radii: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per claim label: the mutual-reachability distance at which the claim was born in the
+    hierarchy. A new point within this distance of a member would have joined the claim."""
 
 
 def check_unit_vectors(X, *, name: str = "X") -> np.ndarray:
@@ -220,8 +223,9 @@ def select_clusters(
     (or leaf) selection exactly, where the root is never selected; with a cohesion bar the
     root may be, so that a corpus that states one claim throughout yields that claim.
 
-    Returns labels (NOISE for unselected points, clusters numbered by selection order) and
-    membership probabilities (lambda at which a point left, over the cluster's largest).
+    Returns labels (NOISE for unselected points, clusters numbered by selection order),
+    membership probabilities (lambda at which a point left, over the cluster's largest) and
+    each selected cluster's birth lambda (0 for the root).
     """
     from hdbscan._hdbscan_tree import compute_stability
 
@@ -230,7 +234,7 @@ def select_clusters(
     child = condensed["child"].astype(np.int64)
     lam = condensed["lambda_val"].astype(np.float64)
     if parent.size == 0:
-        return np.full(n, NOISE, dtype=np.int64), np.zeros(n)
+        return np.full(n, NOISE, dtype=np.int64), np.zeros(n), np.zeros(0)
     n_nodes = int(parent.max()) + 1 - n
     is_point = child < n
     sums = np.zeros((n_nodes, X.shape[1]))
@@ -276,7 +280,9 @@ def select_clusters(
         members = labels == label_id
         top = lam_point[members].max()
         probabilities[members] = np.minimum(lam_point[members], top) / top if np.isfinite(top) and top > 0 else 1.0
-    return labels, probabilities
+    birth_of = dict(zip(child[~is_point].tolist(), lam[~is_point].tolist()))
+    births = np.array([birth_of.get(node, 0.0) for node in sorted(selected)])
+    return labels, probabilities, births
 
 
 def canonical_labels(labels: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
@@ -349,6 +355,7 @@ def cluster_vectors(
         return ClusterResult(np.zeros(0, dtype=np.int64), np.zeros(0))
     distinct, inverse, counts = _canonical_distinct(X)
     m = len(distinct)
+    radii = np.zeros(0)
     if m < 2:
         labels = np.full(m, NOISE, dtype=np.int64)
         probabilities = np.zeros(m)
@@ -360,16 +367,24 @@ def cluster_vectors(
         from hdbscan._hdbscan_tree import condense_tree
 
         condensed = condense_tree(single_linkage_tree(mst), min_cluster_size)
-        labels, probabilities = select_clusters(
+        labels, probabilities, births = select_clusters(
             condensed, distinct.astype(np.float64), min_cohesion=min_cohesion, method=cluster_selection_method
         )
+        with np.errstate(divide="ignore"):
+            radii = np.where(births > 0, 1.0 / np.maximum(births, 1e-300), mst[:, 2].max())
     repeated = (labels == NOISE) & (counts >= min_cluster_size)
     if repeated.any():
         start = labels.max() + 1
         labels[repeated] = start + np.arange(int(repeated.sum()))
         probabilities[repeated] = 1.0
+        radii = np.concatenate([radii, np.zeros(int(repeated.sum()))])
     # Canonical ids count every copy; ties go to the first member in byte order.
-    return ClusterResult(canonical_labels(labels[inverse], rank=inverse), probabilities[inverse])
+    expanded = labels[inverse]
+    canonical = canonical_labels(expanded, rank=inverse)
+    order = np.zeros(len(radii))
+    mask = expanded != NOISE
+    order[canonical[mask]] = radii[expanded[mask]]
+    return ClusterResult(canonical, probabilities[inverse], order)
 
 
 class ClaimClusterer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from claimcluster.files import atomic_write_bytes, atomic_write_text
 __all__ = ["write_bundle", "read_bundle", "Bundle"]
 
 MANIFEST = "manifest.json"
+_GENERATION_FILE = re.compile(r"^[A-Za-z_]+\.\d+\.(npy|jsonl|faiss)$")
 
 
 @dataclass
@@ -86,11 +88,16 @@ def write_bundle(directory: Path, *, kind: str, format_version: int, model_id: s
         "files": files,
     }
     atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    if old:
-        current = {f["path"] for f in files.values()}
-        for entry in old.get("files", {}).values():
-            if entry["path"] not in current:
-                (directory / entry["path"]).unlink(missing_ok=True)
+    # Remove earlier generations, including files of a write that was killed before its switch.
+    current = {f["path"] for f in files.values()}
+    for path in directory.iterdir():
+        if _GENERATION_FILE.match(path.name) and path.name not in current:
+            path.unlink(missing_ok=True)
+
+
+def read_generation(directory: Path) -> int:
+    """The generation number the manifest points at (reads only the manifest)."""
+    return int(_read_manifest(directory).get("generation", 0))
 
 
 def _read_manifest(directory: Path) -> dict:

@@ -1,0 +1,433 @@
+"""ClaimStore: a claim base on disk that grows with each batch of articles, with stable claim ids.
+
+``ClaimStore.create(path, documents)`` clusters a corpus and writes the store;
+``store.update(documents)`` adds articles: a new sentence joins a known claim when it would
+have been clustered with it, the rest (with earlier unclustered sentences) are clustered
+into new claims with fresh ids. Known claims never change id; evidence that would join two
+known claims is recorded as a merge suggestion instead of renumbering.
+
+The update rule (the clustering rule, applied to one new point)
+---------------------------------------------------------------
+Each claim keeps the members it was formed with (its *core*), their core distances and the
+mutual-reachability distance at which the claim was born in the HDBSCAN hierarchy (its
+*radius*). A new sentence ``p`` joins claim ``C`` when
+
+* ``max(core(p), core(m), d(p, m)) <= radius(C)`` for its nearest core member ``m``: in the
+  single-linkage hierarchy ``p`` would have been inside ``C`` when ``C`` was born, so HDBSCAN
+  would have labelled it ``C``; and
+* ``C``'s core with ``p`` added still meets the cohesion bar (``min_cohesion``).
+
+``core(p)`` is measured against the sentences already in the store, never against the
+other sentences of the batch. Because the test reads only the store as it was and the
+claim's core, a batch fed at once or document by document makes the same assignments to
+claims that existed before the batch. What may differ is the set of *new* claims: HDBSCAN
+finds them among the sentences left over, and a group that is dense when its documents
+arrive together may be noise when they arrive one at a time (it is then clustered later,
+when enough of it has arrived, from the unclustered pool).
+
+On disk (see :mod:`claimcluster.persist`): ``manifest.json``, a FAISS index of every
+sentence vector, vectors as ``.npy``, documents / sentences / claims / merge suggestions as
+JSONL. Every update writes a new generation and switches the manifest atomically; a lock
+file serialises writers.
+
+Example
+-------
+>>> store = ClaimStore.create("claims.store", load_documents(["day1/"]))   # doctest: +SKIP
+>>> report = store.update(load_documents(["day2/"]))                         # doctest: +SKIP
+>>> store.match("Moscow denies its troops died", k=3)                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from claimcluster.claims import Claim, Member
+from claimcluster.cluster import (
+    DEFAULT_MIN_CLUSTER_SIZE,
+    DEFAULT_MIN_COHESION,
+    DEFAULT_MIN_SAMPLES,
+    NOISE,
+    cluster_vectors,
+    mean_pairwise_similarity,
+)
+from claimcluster.documents import Corpus, Document, Rejection, Sentence
+from claimcluster.embed import Embedder
+from claimcluster.errors import ClaimClusterError, InputError, ModelMismatchError, StorageError
+from claimcluster.persist import read_bundle, read_generation, write_bundle
+from claimcluster.segment import segment_documents
+
+__all__ = ["ClaimStore", "ClaimMatch", "UpdateReport", "StoreLockedError"]
+
+FORMAT_VERSION = 1
+KIND = "claim-store"
+LOCK_FILE = "lock"
+
+
+class StoreLockedError(ClaimClusterError):
+    """Another process holds the store's write lock."""
+
+
+@dataclass(frozen=True)
+class ClaimMatch:
+    """A known claim that a query repeats: best-matching member and its score."""
+
+    claim_id: int
+    score: float
+    rank: int
+    representative: str
+    matched_text: str
+    matched_doc_id: str
+
+
+@dataclass
+class UpdateReport:
+    """What one update did."""
+
+    documents: int = 0
+    sentences: int = 0
+    joined: dict[int, int] = field(default_factory=dict)
+    new_claims: list[int] = field(default_factory=list)
+    merge_suggestions: list[dict] = field(default_factory=list)
+    unclustered: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@contextmanager
+def _write_lock(directory: Path, timeout: float):
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"{directory} is being written by another process (waited {timeout:g} s); "
+                        "try again when it has finished, or raise lock_timeout"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+class ClaimStore:
+    """A directory of claims that grows with each batch of documents. Use create() or open()."""
+
+    def __init__(self, path: Path, embedder: Embedder, settings: dict, state: dict, generation: int,
+                 lock_timeout: float):
+        self.path = path
+        self.embedder = embedder
+        self.settings = settings
+        self.lock_timeout = lock_timeout
+        self._generation = generation
+        self._set_state(state)
+
+    def _set_state(self, state: dict) -> None:
+        self._documents: list[dict] = state["documents"]
+        self._sentences: list[dict] = state["sentences"]
+        self._claims: dict[int, dict] = {c["id"]: c for c in state["claims"]}
+        self._merges: list[dict] = state["merges"]
+        self._vectors: np.ndarray = state["vectors"]
+        self._index = state["index"]
+        self._matcher = None
+
+    # -- opening and creating ------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        documents: Corpus | Iterable[Document],
+        *,
+        embedder: Embedder | None = None,
+        min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+        min_samples: int | None = DEFAULT_MIN_SAMPLES,
+        min_cohesion: float = DEFAULT_MIN_COHESION,
+        lock_timeout: float = 60.0,
+    ) -> "ClaimStore":
+        """Cluster ``documents`` and write a new store at ``path`` (which must not hold one)."""
+        path = Path(path)
+        embedder = embedder if embedder is not None else Embedder()
+        if (path / "manifest.json").exists():
+            raise StorageError(f"{path} already holds a store: open it and update it instead")
+        settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples or 1,
+                    "min_cohesion": min_cohesion, "factory": "Flat", "metric": "inner_product"}
+        import faiss
+
+        empty = {"documents": [], "sentences": [], "claims": [], "merges": [],
+                 "vectors": np.zeros((0, embedder.dimension), dtype=np.float32),
+                 "index": faiss.IndexFlatIP(embedder.dimension)}
+        store = cls(path, embedder, settings, empty, 0, lock_timeout)
+        with _write_lock(path, lock_timeout):
+            if (path / "manifest.json").exists():
+                raise StorageError(f"{path} already holds a store: open it and update it instead")
+            store._add(documents, UpdateReport())
+        return store
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
+             lock_timeout: float = 60.0) -> "ClaimStore":
+        """Open a store; checksums are verified and another embedding model is refused."""
+        path = Path(path)
+        embedder = embedder if embedder is not None else Embedder()
+        settings, state, generation = cls._read(path, embedder)
+        return cls(path, embedder, settings, state, generation, lock_timeout)
+
+    @staticmethod
+    def _read(path: Path, embedder: Embedder) -> tuple[dict, dict, int]:
+        bundle = read_bundle(path, kind=KIND, format_version=FORMAT_VERSION)
+        manifest = bundle.manifest
+        if manifest["model_id"] != embedder.model_id:
+            raise ModelMismatchError(f"{path} was built with model {manifest['model_id']}, not {embedder.model_id}: "
+                                     "open it with that model")
+        vectors = bundle.arrays.get("vectors")
+        sentences = bundle.tables.get("sentences", [])
+        if vectors is None or len(vectors) != len(sentences) or bundle.faiss_index.ntotal != len(sentences):
+            raise StorageError(f"{path}: sentences, vectors and index rows do not agree; the store is damaged")
+        if vectors.shape[1] != embedder.dimension:
+            raise ModelMismatchError(f"{path} has dimension {vectors.shape[1]}, the model {embedder.dimension}")
+        state = {"documents": bundle.tables.get("documents", []), "sentences": sentences,
+                 "claims": bundle.tables.get("claims", []), "merges": bundle.tables.get("merges", []),
+                 "vectors": vectors, "index": bundle.faiss_index}
+        return manifest["settings"], state, manifest["generation"]
+
+    def _write(self) -> None:
+        write_bundle(
+            self.path, kind=KIND, format_version=FORMAT_VERSION, model_id=self.embedder.model_id,
+            dimension=int(self._vectors.shape[1]), settings=self.settings, faiss_index=self._index,
+            arrays={"vectors": self._vectors},
+            tables={"documents": self._documents, "sentences": self._sentences,
+                    "claims": list(self._claims.values()), "merges": self._merges},
+        )
+        self._generation += 1
+        self._matcher = None
+
+    # -- updating ------------------------------------------------------------------------
+    def update(self, documents: Corpus | Iterable[Document]) -> UpdateReport:
+        """Add documents: join known claims, form new ones, record merge suggestions."""
+        report = UpdateReport()
+        with _write_lock(self.path, self.lock_timeout):
+            if read_generation(self.path) != self._generation:  # another writer went first: take its state
+                self.settings, state, self._generation = self._read(self.path, self.embedder)
+                self._set_state(state)
+            self._add(documents, report)
+        return report
+
+    def _add(self, documents: Corpus | Iterable[Document], report: UpdateReport) -> None:
+        if isinstance(documents, Corpus):
+            report.rejected.extend(documents.rejected)
+        documents = list(documents)
+        known_ids = {d["doc_id"] for d in self._documents}
+        seen: set[str] = set()
+        for document in documents:
+            if document.doc_id in known_ids or document.doc_id in seen:
+                raise InputError(f"document {document.doc_id!r} is already in the store; give updates new doc_ids")
+            seen.add(document.doc_id)
+        batch = len({d.get("batch", 0) for d in self._documents}) if self._documents else 0
+        segmentation = segment_documents(documents)
+        report.rejected.extend(segmentation.dropped)
+        sentences = segmentation.sentences
+        vectors = self.embedder.encode([s.norm for s in sentences])
+        report.documents, report.sentences = len(documents), len(sentences)
+        assigned, cores = self._join_known(vectors, report)
+        first_new = len(self._sentences)
+        self._documents += [{"doc_id": d.doc_id, "outlet": d.outlet, "published": d.published, "title": d.title,
+                             "url": d.url, "batch": batch} for d in documents]
+        self._sentences += [_sentence_record(s, batch, claim, core) for s, claim, core in zip(sentences, assigned, cores)]
+        self._vectors = np.vstack([self._vectors, vectors]) if len(self._vectors) else vectors
+        self._index.add(vectors)
+        self._form_new_claims(first_new, report)
+        report.unclustered = sum(1 for s in self._sentences[first_new:] if s["claim"] is None)
+        self._write()
+
+    def _join_known(self, vectors: np.ndarray, report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
+        """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
+        n = len(vectors)
+        assigned: list[int | None] = [None] * n
+        if n == 0 or len(self._vectors) == 0:
+            return assigned, np.full(n, np.inf)
+        ms = int(self.settings["min_samples"])
+        depth = min(len(self._vectors), max(64, ms))
+        sims, rows = self._index.search(vectors, depth)
+        dists = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
+        cores = dists[:, min(ms, depth) - 1]  # ms-th nearest stored sentence
+        claim_core = {cid: set(c["core_rows"]) for cid, c in self._claims.items()}
+        min_cohesion = float(self.settings["min_cohesion"])
+        for i in range(n):
+            best: dict[int, float] = {}
+            for dist, row in zip(dists[i], rows[i]):
+                if row < 0:
+                    continue
+                claim_id = self._sentences[row]["claim"]
+                if claim_id is None or claim_id in best or row not in claim_core[claim_id]:
+                    continue
+                reach = max(cores[i], self._sentences[row]["core"], dist)
+                if reach <= self._claims[claim_id]["radius"] and self._cohesive_with(claim_id, vectors[i], min_cohesion):
+                    best[claim_id] = reach
+            if not best:
+                continue
+            ranked = sorted(best, key=lambda cid: (best[cid], cid))
+            assigned[i] = ranked[0]
+            report.joined[ranked[0]] = report.joined.get(ranked[0], 0) + 1
+            if len(ranked) > 1:
+                suggestion = {"claims": ranked, "sentence": len(self._sentences) + i}
+                self._merges.append(suggestion)
+                report.merge_suggestions.append(suggestion)
+        return assigned, cores
+
+    def _cohesive_with(self, claim_id: int, vector: np.ndarray, bar: float) -> bool:
+        claim = self._claims[claim_id]
+        total = self._vectors[claim["core_rows"]].sum(axis=0, dtype=np.float64) + vector
+        return float(mean_pairwise_similarity(total, len(claim["core_rows"]) + 1)) >= bar
+
+    def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
+        pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]
+        if len(pool) < 2:
+            return
+        result = cluster_vectors(self._vectors[pool], min_cluster_size=int(self.settings["min_cluster_size"]),
+                                 min_samples=int(self.settings["min_samples"]),
+                                 min_cohesion=float(self.settings["min_cohesion"]))
+        next_id = max(self._claims, default=-1) + 1
+        for label in range(len(result.radii)):
+            rows = [pool[j] for j in np.flatnonzero(result.labels == label)]
+            if not any(r >= first_new for r in rows):
+                continue
+            block = self._vectors[rows].astype(np.float64)
+            representative = rows[int(np.argmax(block @ block.sum(axis=0)))]
+            self._claims[next_id] = {"id": next_id, "representative": representative, "core_rows": rows,
+                                     "radius": float(result.radii[label]), "batch": self._sentences[rows[-1]]["batch"]}
+            for r in rows:
+                self._sentences[r]["claim"] = next_id
+            report.new_claims.append(next_id)
+            next_id += 1
+        # Core distances of new claims' members count only the store; refresh them for the rule above.
+        self._refresh_cores([r for cid in report.new_claims for r in self._claims[cid]["core_rows"]])
+
+    def _refresh_cores(self, rows: Sequence[int]) -> None:
+        if not rows:
+            return
+        ms = int(self.settings["min_samples"])
+        sims, _ = self._index.search(self._vectors[list(rows)], min(len(self._vectors), ms + 1))
+        dists = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
+        for r, core in zip(rows, dists[:, -1]):
+            self._sentences[r]["core"] = float(core)
+
+    # -- reading -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    @property
+    def n_documents(self) -> int:
+        return len(self._documents)
+
+    @property
+    def merge_suggestions(self) -> list[dict]:
+        """Pairs (or more) of claims that new evidence would join, with the sentence row."""
+        return list(self._merges)
+
+    def claim(self, claim_id: int) -> Claim:
+        """One claim with every member, old and new."""
+        if claim_id not in self._claims:
+            raise InputError(f"no claim with id {claim_id!r} in {self.path}")
+        rows = [i for i, s in enumerate(self._sentences) if s["claim"] == claim_id]
+        return self._claim_from_rows(claim_id, rows)
+
+    def unclustered(self) -> list[Member]:
+        """Sentences in no claim yet (they may form claims in later updates)."""
+        return [_member(s, None) for s in self._sentences if s["claim"] is None]
+
+    def claims(self) -> list[Claim]:
+        """All claims, most outlets first (as in :class:`ClaimSet`)."""
+        by_claim: dict[int, list[int]] = {}
+        for i, s in enumerate(self._sentences):
+            if s["claim"] is not None:
+                by_claim.setdefault(s["claim"], []).append(i)
+        out = [self._claim_from_rows(cid, rows) for cid, rows in by_claim.items()]
+        out.sort(key=lambda c: (-len(c.outlets), -len(c.doc_ids), -c.size, c.id))
+        return out
+
+    def _claim_from_rows(self, claim_id: int, rows: list[int]) -> Claim:
+        rep_row = self._claims[claim_id]["representative"]
+        rep_vector = self._vectors[rep_row]
+        block = self._vectors[rows].astype(np.float64)
+        members = tuple(_member(self._sentences[r], float(sim)) for r, sim in zip(rows, block @ rep_vector))
+        cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
+        return Claim(claim_id, members[rows.index(rep_row)], members, cohesion)
+
+    def timeline(self, claim_id: int) -> list[dict[str, Any]]:
+        """Members in order of appearance: document date when given, else insertion order.
+
+        Each entry: ``when`` (date or ``batch N``), doc_id, outlet, text, and ``first`` for the
+        first appearance of each outlet.
+        """
+        claim = self.claim(claim_id)
+        batch_of = {d["doc_id"]: d["batch"] for d in self._documents}
+        ordered = sorted(claim.members, key=lambda m: (m.published or "", batch_of[m.doc_id], m.doc_id, m.position))
+        seen: set[str] = set()
+        out = []
+        for m in ordered:
+            out.append({"when": m.published or f"batch {batch_of[m.doc_id]}", "doc_id": m.doc_id,
+                        "outlet": m.source, "text": m.text, "first_for_outlet": m.source not in seen})
+            seen.add(m.source)
+        return out
+
+    def spread(self, claim_id: int) -> dict[str, Any]:
+        """First and last seen, the outlets that carried the claim and which carried it first."""
+        line = self.timeline(claim_id)
+        return {"first_seen": line[0]["when"], "last_seen": line[-1]["when"], "first_outlet": line[0]["outlet"],
+                "outlets": sorted({e["outlet"] for e in line})}
+
+    def match(self, texts: str | Sequence[str], k: int = 5, *,
+              min_score: float | Literal["auto"] | None = "auto") -> list[list[ClaimMatch]]:
+        """Which known claims does each text repeat? Scored as :class:`ClaimIndex` scores sentences,
+        each claim ranked by its best-matching member."""
+        from claimcluster.index import ClaimIndex
+
+        if self._matcher is None:
+            rows = [i for i, s in enumerate(self._sentences) if s["claim"] is not None]
+            matcher = ClaimIndex(self.embedder)
+            if rows:
+                matcher.add([self._sentences[r]["norm"] for r in rows], ids=[str(r) for r in rows],
+                            vectors=self._vectors[rows])
+            self._matcher = matcher
+        out = []
+        for matches in self._matcher.search(texts, k=max(50, k * 10), min_score=min_score):
+            best: dict[int, tuple[float, int]] = {}
+            for m in matches:
+                row = int(m.id)
+                cid = self._sentences[row]["claim"]
+                if cid not in best or m.score > best[cid][0]:
+                    best[cid] = (m.score, row)
+            ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
+            out.append([ClaimMatch(claim_id=cid, score=score, rank=rank,
+                                   representative=self._sentences[self._claims[cid]["representative"]]["text"],
+                                   matched_text=self._sentences[row]["text"], matched_doc_id=self._sentences[row]["doc_id"])
+                        for rank, (cid, (score, row)) in enumerate(ranked, start=1)])
+        return out
+
+    def __repr__(self) -> str:
+        return f"ClaimStore({str(self.path)!r}, {len(self._claims)} claims, {len(self._sentences)} sentences)"
+
+
+def _sentence_record(sentence: Sentence, batch: int, claim: int | None, core: float) -> dict:
+    return {"doc_id": sentence.doc_id, "position": sentence.position, "text": sentence.text, "norm": sentence.norm,
+            "start": sentence.start, "end": sentence.end, "outlet": sentence.outlet, "published": sentence.published,
+            "batch": batch, "claim": claim, "core": float(core) if np.isfinite(core) else None}
+
+
+def _member(record: dict, similarity: float | None) -> Member:
+    return Member(doc_id=record["doc_id"], text=record["text"], start=record["start"], end=record["end"],
+                  position=record["position"], outlet=record["outlet"], published=record["published"],
+                  similarity=similarity, probability=1.0 if record["claim"] is not None else 0.0)

@@ -1,0 +1,214 @@
+"""ClaimStore with the real model on the seeds: stable ids, order, crash safety, locks, errors, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from claimcluster import ClaimStore, Embedder, InputError, ModelMismatchError, StorageError, StoreLockedError
+from claimcluster.cli import main
+from claimcluster.embed import packaged_model_path
+
+from .conftest import SEEDS
+
+SETTINGS = {"min_cluster_size": 2}
+
+
+def assignments(store: ClaimStore) -> dict[tuple[str, int], int | None]:
+    return {(s["doc_id"], s["start"]): s["claim"] for s in store._sentences}
+
+
+@pytest.fixture(scope="module")
+def docs(seed_corpus):
+    return list(seed_corpus.documents)
+
+
+@pytest.fixture(scope="module")
+def four_then_five(docs, embedder, tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "claims"
+    store = ClaimStore.create(path, docs[:4], embedder=embedder, **SETTINGS)
+    before = assignments(store)
+    known = set(store._claims)
+    report = store.update(docs[4:])
+    return path, store, before, known, report
+
+
+def test_update_keeps_ids_and_joins_known_claims(four_then_five, docs, embedder):
+    path, store, before, known, report = four_then_five
+    after = assignments(store)
+    assert all(after[key] == claim for key, claim in before.items())  # nobody moved, no id changed
+    assert known <= set(store._claims)
+    assert report.joined, "the fifth article repeats claims of the first four"
+    fifth = docs[4].doc_id
+    joined_members = [m for cid in report.joined for m in store.claim(cid).members if m.doc_id == fifth]
+    assert len(joined_members) == sum(report.joined.values())
+    assert all(cid not in known for cid in report.new_claims)
+    reopened = ClaimStore.open(path, embedder=embedder)
+    assert assignments(reopened) == after
+
+
+def test_timeline_and_spread(four_then_five, docs):
+    _, store, _, _, report = four_then_five
+    claim_id = next(iter(report.joined))
+    line = store.timeline(claim_id)
+    assert line[0]["when"] == "batch 0" and line[-1]["when"] == "batch 1"
+    assert line[-1]["doc_id"] == docs[4].doc_id
+    spread = store.spread(claim_id)
+    assert spread["first_seen"] == "batch 0" and spread["last_seen"] == "batch 1"
+    assert docs[4].doc_id in spread["outlets"]
+
+
+def test_batch_and_one_by_one_agree_on_known_claims(docs, embedder, tmp_path):
+    at_once = ClaimStore.create(tmp_path / "a", docs[:2], embedder=embedder, **SETTINGS)
+    one_by_one = ClaimStore.create(tmp_path / "b", docs[:2], embedder=embedder, **SETTINGS)
+    known = set(at_once._claims)
+    assert known == set(one_by_one._claims)
+    at_once.update(docs[2:])
+    for doc in docs[2:]:
+        one_by_one.update([doc])
+    a, b = assignments(at_once), assignments(one_by_one)
+    assert a.keys() == b.keys()
+    for key in a:
+        if a[key] in known or b[key] in known:
+            assert a[key] == b[key], key
+
+
+def test_match_finds_the_claim(four_then_five):
+    _, store, _, _, _ = four_then_five
+    top = store.match("The Pentagon said it told the Russians in advance and no Russian personnel were there", k=3)[0]
+    assert top and "no Russian personnel were there" in store.claim(top[0].claim_id).representative.text + " ".join(
+        m.text for m in store.claim(top[0].claim_id).members)
+    assert store.match("Preheat the oven and grease the baking tin.", k=3)[0] == []
+
+
+def test_duplicate_documents_are_refused(four_then_five, docs):
+    _, store, _, _, _ = four_then_five
+    with pytest.raises(InputError, match="already in the store"):
+        store.update(docs[:1])
+    with pytest.raises(StorageError, match="already holds a store"):
+        ClaimStore.create(store.path, docs[:1], embedder=store.embedder)
+
+
+def test_damaged_missing_and_foreign(four_then_five, embedder, tmp_path):
+    path = tmp_path / "copy"
+    shutil.copytree(four_then_five[0], path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    other = Embedder(str(tmp_path / "model"))
+    (tmp_path / "model").symlink_to(packaged_model_path(), target_is_directory=True)
+    with pytest.raises(ModelMismatchError, match="was built with model all-MiniLM-L6-v2@"):
+        ClaimStore.open(path, embedder=other)
+    sentences = path / manifest["files"]["sentences"]["path"]
+    sentences.write_bytes(sentences.read_bytes()[:-10])
+    with pytest.raises(StorageError, match="does not match its checksum"):
+        ClaimStore.open(path, embedder=embedder)
+    sentences.unlink()
+    with pytest.raises(StorageError, match="is missing"):
+        ClaimStore.open(path, embedder=embedder)
+    (path / "manifest.json").write_text('{"kind": "claim-store", "files": ')
+    with pytest.raises(StorageError, match="manifest.json is damaged"):
+        ClaimStore.open(path, embedder=embedder)
+    (path / "manifest.json").write_text(json.dumps(dict(manifest, kind="claim-index")))
+    with pytest.raises(StorageError, match="holds a 'claim-index'"):
+        ClaimStore.open(path, embedder=embedder)
+    with pytest.raises(StorageError, match="no manifest.json"):
+        ClaimStore.open(tmp_path, embedder=embedder)
+
+
+UPDATER = textwrap.dedent(
+    """
+    import sys
+    from claimcluster import ClaimStore, load_documents
+    store = ClaimStore.open(sys.argv[1], lock_timeout=float(sys.argv[3]))
+    docs = load_documents([sys.argv[2]])
+    print("updating", flush=True)
+    store.update(docs)
+    print("done", flush=True)
+    """
+)
+
+
+def test_sigkill_during_update_leaves_a_working_store(four_then_five, docs, embedder, tmp_path):
+    """Kill a real update at several moments; the store always opens, at the old or the new state."""
+    template = tmp_path / "template"
+    ClaimStore.create(template, docs[:3], embedder=embedder, **SETTINGS)
+    old = assignments(ClaimStore.open(template, embedder=embedder))
+    outcomes = set()
+    for delay in (0.0, 0.05, 0.15, 0.3, 0.6, 1.2):
+        path = tmp_path / f"s{delay}"
+        shutil.copytree(template, path)
+        proc = subprocess.Popen([sys.executable, "-c", UPDATER, str(path), str(SEEDS / docs[3].doc_id) + ".txt", "5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "updating"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        store = ClaimStore.open(path, embedder=embedder)
+        state = assignments(store)
+        if state == old:
+            outcomes.add("before")
+        else:
+            assert {k: v for k, v in state.items() if k in old} == old
+            assert any(k[0] == docs[3].doc_id for k in state)
+            outcomes.add("after")
+        report = store.update(docs[4:])  # still writable
+        assert report.documents == 1
+        leftovers = [p.name for p in path.iterdir() if p.name.endswith(".tmp")]
+        manifest = json.loads((path / "manifest.json").read_text())
+        listed = {f["path"] for f in manifest["files"].values()}
+        assert {p.name for p in path.iterdir()} - listed - {"manifest.json", "lock"} == set(leftovers)
+    assert "before" in outcomes
+
+
+def test_second_writer_waits_or_fails_clearly(four_then_five, docs, embedder, tmp_path):
+    path = tmp_path / "locked"
+    ClaimStore.create(path, docs[:2], embedder=embedder, **SETTINGS)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import fcntl, os, sys, time
+            fd = os.open({str(path / 'lock')!r}, os.O_RDWR)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            print("locked", flush=True)
+            time.sleep(3)
+            """)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    store = ClaimStore.open(path, embedder=embedder, lock_timeout=0.3)
+    with pytest.raises(StoreLockedError, match="being written by another process"):
+        store.update(docs[2:3])
+    store.lock_timeout = 30
+    assert store.update(docs[2:3]).documents == 1  # waits for the holder, then writes
+    holder.wait(timeout=30)
+    # Another handle opened before that write sees it and builds on it.
+    other = ClaimStore.open(path, embedder=embedder)
+    store.update(docs[3:4])
+    other.update(docs[4:5])
+    final = ClaimStore.open(path, embedder=embedder)
+    assert {d["doc_id"] for d in final._documents} == {d.doc_id for d in docs}
+
+
+def test_cli_store_flow(docs, tmp_path):
+    runner = CliRunner()
+    target = str(tmp_path / "cli-store")
+    first = [str(SEEDS / f"{d.doc_id}.txt") for d in docs[:4]]
+    created = runner.invoke(main, ["store", "create", target, *first, "--min-cluster-size", "2"])
+    assert created.exit_code == 0, created.output
+    updated = runner.invoke(main, ["store", "update", target, str(SEEDS / f"{docs[4].doc_id}.txt")])
+    assert updated.exit_code == 0 and "joined" in updated.output
+    matched = runner.invoke(main, ["store", "match", target, "no Russian personnel were there, the Pentagon said",
+                                   "--json"])
+    assert matched.exit_code == 0 and json.loads(matched.output)["matches"]
+    shown = runner.invoke(main, ["store", "show", target, "--claim", "1"])
+    assert shown.exit_code == 0 and "first seen batch 0" in shown.output
+    listing = runner.invoke(main, ["store", "show", target, "--format", "json"])
+    assert json.loads(listing.output)["claims"]
+    again = runner.invoke(main, ["store", "update", target, str(SEEDS / f"{docs[4].doc_id}.txt")])
+    assert again.exit_code == 2 and "already in the store" in again.output
