@@ -32,6 +32,9 @@ class Member:
     published: str | None = None
     similarity: float | None = None
     probability: float = 0.0
+    stance: str | None = None
+    """Toward the claim's representative: "repeats", "denies" or "reports" (None if unclustered)."""
+    stance_score: float | None = None
 
     @property
     def source(self) -> str:
@@ -65,6 +68,14 @@ class Claim:
     def outlets(self) -> list[str]:
         return sorted({m.source for m in self.members})
 
+    def outlets_by_stance(self) -> dict[str, list[str]]:
+        """Which outlets repeat, deny or only report the claim."""
+        out: dict[str, set[str]] = {}
+        for m in self.members:
+            if m.stance is not None:
+                out.setdefault(m.stance, set()).add(m.source)
+        return {stance: sorted(sources) for stance, sources in out.items()}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -76,14 +87,16 @@ class Claim:
             "documents": self.doc_ids,
             "outlets": self.outlets,
             "cohesion": round(self.cohesion, 4),
+            "outlets_by_stance": self.outlets_by_stance(),
             "members": [_member_dict(m) for m in self.members],
         }
 
 
 def _member_dict(member: Member) -> dict[str, Any]:
     out = asdict(member)
-    if out["similarity"] is not None:
-        out["similarity"] = round(out["similarity"], 4)
+    for key in ("similarity", "stance_score"):
+        if out[key] is not None:
+            out[key] = round(out[key], 4)
     out["probability"] = round(out["probability"], 4)
     return out
 
@@ -167,29 +180,44 @@ class ClaimSet:
         atomic_write_bytes(path, buffer.getvalue())
 
 
+def medoid(block: np.ndarray) -> int:
+    """Row of ``block`` (unit vectors) with the largest total similarity to the others; ties to the first."""
+    centrality = block.astype(np.float64) @ block.sum(axis=0, dtype=np.float64)
+    return int(np.flatnonzero(centrality >= centrality.max() - 1e-9)[0])
+
+
 def build_claims(
-    sentences: list[Sentence], vectors: np.ndarray, labels: np.ndarray, probabilities: np.ndarray
+    sentences: list[Sentence],
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    stance_scorer=None,
 ) -> tuple[list[Claim], list[Member]]:
-    """Claims from clustered sentences: medoid representative, similarities, cohesion."""
+    """Claims from clustered sentences: medoid representative, similarities, cohesion, stance."""
     order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
     unclustered = [_member(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
     claims = []
     for label in range(int(labels.max()) + 1 if len(labels) else 0):
         rows = [i for i in order if labels[i] == label]
         block = vectors[rows].astype(np.float64)
-        total = block.sum(axis=0)
-        # Medoid by total similarity to the others; ties to the earliest (doc_id, position).
-        centrality = block @ total
-        rep_pos = int(np.flatnonzero(centrality >= centrality.max() - 1e-9)[0])
+        rep_pos = medoid(block)
         similarity = block @ block[rep_pos]
-        members = tuple(_member(sentences[i], float(s), probabilities[i]) for i, s in zip(rows, similarity))
-        cohesion = float(mean_pairwise_similarity(total, len(rows)))
+        stances: list[tuple[str | None, float | None]] = [(None, None)] * len(rows)
+        if stance_scorer is not None:
+            rep = rows[rep_pos]
+            stances = stance_scorer.predict([sentences[i].norm for i in rows], [sentences[rep].norm] * len(rows),
+                                            vectors[rows], np.repeat(vectors[rep : rep + 1], len(rows), axis=0))
+            stances[rep_pos] = ("repeats", 1.0)
+        members = tuple(_member(sentences[i], float(s), probabilities[i], *st)
+                        for i, s, st in zip(rows, similarity, stances))
+        cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
         claims.append(Claim(label, members[rep_pos], members, cohesion))
     claims.sort(key=lambda c: (-len(c.outlets), -len(c.doc_ids), -c.size, c.id))
     return claims, unclustered
 
 
-def _member(sentence: Sentence, similarity: float | None, probability: float) -> Member:
+def _member(sentence: Sentence, similarity: float | None, probability: float, stance: str | None = None,
+            stance_score: float | None = None) -> Member:
     return Member(
         doc_id=sentence.doc_id,
         text=sentence.text,
@@ -200,4 +228,6 @@ def _member(sentence: Sentence, similarity: float | None, probability: float) ->
         published=sentence.published,
         similarity=similarity,
         probability=float(probability),
+        stance=stance,
+        stance_score=stance_score,
     )

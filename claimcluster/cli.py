@@ -62,17 +62,21 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
 @click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True)
 @click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION, show_default=True,
               help="Least mean similarity of a claim's members to its centre.")
+@click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
+              help="claim: a claim with its denials, members labelled by stance; assertion: denials and other "
+                   "figures split off as claims of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")
 @click.option("--max-claims", type=int, default=20, show_default=True, help="Claims shown in text format.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal).")
 def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, fmt, out, min_cluster_size,
-            min_samples, min_cohesion, model, cache, max_claims, progress):
+            min_samples, min_cohesion, granularity, model, cache, max_claims, progress):
     """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv) into claims.
 
     \b
     Example:
         claimcluster cluster seeds/ --min-cluster-size 2
+        claimcluster cluster seeds/ --min-cluster-size 2 --granularity assertion
         claimcluster cluster articles.jsonl --text-field body --outlet-field site --format html --out claims.html
     """
     from claimcluster.embed import DEFAULT_MODEL, Embedder
@@ -82,7 +86,7 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
     embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
     claims = cluster_documents(corpus, embedder=embedder, min_cluster_size=min_cluster_size, min_samples=min_samples,
-                               min_cohesion=min_cohesion, show_progress_bar=progress)
+                               min_cohesion=min_cohesion, granularity=granularity, show_progress_bar=progress)
     if fmt == "parquet":
         if out is None:
             raise click.UsageError("--format parquet needs --out FILE")

@@ -16,15 +16,19 @@ from typing import Literal
 
 import numpy as np
 
-from claimcluster.claims import ClaimSet, build_claims
+from claimcluster.assertion import StanceScorer, numbers_conflict
+from claimcluster.claims import ClaimSet, build_claims, medoid
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
     DEFAULT_MIN_SAMPLES,
+    NOISE,
+    canonical_labels,
     cluster_vectors,
 )
 from claimcluster.documents import Corpus, Document, check_unique_ids
 from claimcluster.embed import Embedder
+from claimcluster.errors import InputError
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
 
 __all__ = ["cluster_documents"]
@@ -38,6 +42,7 @@ def cluster_documents(
     min_samples: int | None = DEFAULT_MIN_SAMPLES,
     min_cohesion: float = DEFAULT_MIN_COHESION,
     cluster_selection_method: Literal["eom", "leaf"] = "eom",
+    granularity: Literal["claim", "assertion"] = "claim",
     rules: Sequence[FurnitureRule] = DEFAULT_FURNITURE_RULES,
     min_words: int = 4,
     max_chars: int = 1000,
@@ -53,6 +58,11 @@ def cluster_documents(
         None uses the packaged default model.
     min_cluster_size, min_samples, min_cohesion, cluster_selection_method
         Clustering parameters; see :func:`claimcluster.cluster.cluster_vectors`.
+    granularity : {"claim", "assertion"}, default="claim"
+        "claim" (Emergent's sense) keeps a claim and its denials together, each member
+        labelled with its stance toward the representative (repeats / denies / reports).
+        "assertion" splits off, as claims of their own, the members that deny the
+        representative and those that state other figures than it (62 vs 100 killed).
     rules, min_words, max_chars
         Sentence filtering; see :func:`claimcluster.segment.segment_documents`.
     show_progress_bar : bool or None
@@ -79,7 +89,14 @@ def cluster_documents(
         min_cohesion=min_cohesion,
         cluster_selection_method=cluster_selection_method,
     )
-    claims, unclustered = build_claims(sentences, vectors, result.labels, result.probabilities)
+    if granularity not in ("claim", "assertion"):
+        raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
+    scorer = StanceScorer.load()
+    labels = result.labels
+    if granularity == "assertion":
+        labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer,
+                                  min_size=min(2, min_cluster_size))
+    claims, unclustered = build_claims(sentences, vectors, labels, result.probabilities, scorer)
     return ClaimSet(
         claims=claims,
         unclustered=unclustered,
@@ -92,10 +109,39 @@ def cluster_documents(
             "min_samples": min_samples,
             "min_cohesion": min_cohesion,
             "cluster_selection_method": cluster_selection_method,
+            "granularity": granularity,
             "min_words": min_words,
             "max_chars": max_chars,
         },
     )
+
+
+def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,
+                     *, min_size: int = 2) -> np.ndarray:
+    """Split each claim into the assertion of its representative, its denials, and other figures.
+
+    Members whose stance toward the claim's medoid is "denies" form one new claim; members that
+    state quantities and share none with the medoid form another. A split-off group smaller
+    than ``min_size`` becomes unclustered. Labels come back canonical.
+    """
+    out = labels.copy()
+    next_label = int(labels.max()) + 1 if len(labels) else 0
+    for label in range(next_label):
+        rows = np.flatnonzero(labels == label)
+        rep = rows[medoid(vectors[rows])]
+        stances = scorer.predict([texts[i] for i in rows], [texts[rep]] * len(rows), vectors[rows],
+                                 np.repeat(vectors[rep : rep + 1], len(rows), axis=0))
+        denies = [i for i, (stance, _) in zip(rows, stances) if stance == "denies" and i != rep]
+        figures = [i for i in rows if i != rep and i not in denies and numbers_conflict(texts[i], texts[rep])]
+        for group in (denies, figures):
+            if not group:
+                continue
+            if len(group) >= min_size and len(rows) - len(group) >= 1:
+                out[group] = next_label
+                next_label += 1
+            else:
+                out[group] = NOISE
+    return canonical_labels(out)
 
 
 def _layout(sentences, vectors) -> dict[tuple[str, int], tuple[float, float]]:

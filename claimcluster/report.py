@@ -9,6 +9,7 @@ import html
 import json
 from collections import Counter
 
+from claimcluster.assertion import STANCES
 from claimcluster.claims import Claim, ClaimSet
 
 __all__ = ["render_text", "render_markdown", "render_html"]
@@ -21,6 +22,9 @@ _PALETTE = (
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_VERBS = {"repeats": "repeat it", "denies": "deny it", "reports": "report it without endorsing"}
 
 
 def _count(n: int, noun: str) -> str:
@@ -46,9 +50,14 @@ def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: i
             f"{_count(claim.size, 'sentence')}, cohesion {claim.cohesion:.2f}"
         )
         lines.append(f"  \u201c{_clip(claim.representative.text, width)}\u201d  [{claim.representative.doc_id}]")
+        by_stance = claim.outlets_by_stance()
+        if by_stance:
+            lines.append("  outlets that " + ", ".join(f"{_VERBS[stance]}: {len(by_stance[stance])}"
+                                                      for stance in STANCES if stance in by_stance))
         others = [m for m in claim.members if m is not claim.representative]
         for member in others[:max_members]:
-            lines.append(f"    {member.similarity:.2f}  {_clip(member.text, width - 10)}  [{member.doc_id}]")
+            tag = f"{member.stance:<7} " if member.stance else ""
+            lines.append(f"    {member.similarity:.2f} {tag} {_clip(member.text, width - 18)}  [{member.doc_id}]")
         if len(others) > max_members:
             lines.append(f"    … and {len(others) - max_members} more")
         lines.append("")
@@ -74,7 +83,8 @@ def render_markdown(claims: ClaimSet, *, max_members: int | None = None) -> str:
         out += ["", f"## Claim {claim.id}", "", f"> {_md_cell(claim.representative.text)}", ""]
         members = claim.members if max_members is None else claim.members[:max_members]
         for m in members:
-            out.append(f"- `{m.doc_id}` [{m.start}:{m.end}] ({m.similarity:.2f}) {_md_cell(m.text)}")
+            stance = f" *{m.stance}*" if m.stance else ""
+            out.append(f"- `{m.doc_id}` [{m.start}:{m.end}] ({m.similarity:.2f}){stance} {_md_cell(m.text)}")
     return "\n".join(out) + "\n"
 
 
@@ -94,16 +104,22 @@ def _claim_row(claim: Claim) -> str:
     esc = html.escape
     members = "".join(
         f"<li><code>{esc(m.doc_id)}</code> <span class=off>[{m.start}:{m.end}]</span> "
-        f"<span class=sim>{m.similarity:.2f}</span> {esc(m.text)}</li>"
+        f"<span class=sim>{m.similarity:.2f}</span> <span class='st {esc(m.stance or '')}'>{esc(m.stance or '')}</span> "
+        f"{esc(m.text)}</li>"
         for m in claim.members
     )
     colour = _PALETTE[claim.id % len(_PALETTE)]
     return (
         f"<tr><td><span class=dot style='background:{colour}'></span>{claim.id}</td>"
         f"<td><details><summary>{esc(claim.representative.text)}</summary><ul>{members}</ul></details></td>"
-        f"<td>{len(claim.outlets)}</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td>"
+        f"<td>{len(claim.outlets)}</td><td>{_stance_cell(claim)}</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td>"
         f"<td>{claim.cohesion:.2f}</td></tr>"
     )
+
+
+def _stance_cell(claim: Claim) -> str:
+    by_stance = claim.outlets_by_stance()
+    return " ".join(f"<span class='st {s}'>{s} {len(by_stance[s])}</span>" for s in STANCES if s in by_stance)
 
 
 def render_html(claims: ClaimSet, *, title: str = "claimcluster report") -> str:
@@ -116,8 +132,9 @@ def render_html(claims: ClaimSet, *, title: str = "claimcluster report") -> str:
 <style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;width:100%}} td,th{{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}}
-th{{background:#f4f4f4}} summary{{cursor:pointer}} ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.2em 0}}
+th{{background:#f4f4f4}} td:first-child{{white-space:nowrap}} summary{{cursor:pointer}} ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.2em 0}}
 .off{{color:#888;font-size:12px}} .sim{{color:#555;font-variant-numeric:tabular-nums}}
+.st{{font-size:12px;padding:0 4px;border-radius:3px}} .st.denies{{background:#fdd}} .st.repeats{{background:#dfd}} .st.reports{{background:#eef}}
 .dot{{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}}
 #map{{border:1px solid #ccc;background:#fff}} #tip{{position:absolute;background:#fffbe6;border:1px solid #ccc;padding:4px;display:none;max-width:420px}}
 </style></head><body>
@@ -127,7 +144,7 @@ th{{background:#f4f4f4}} summary{{cursor:pointer}} ul{{margin:.4em 0 .4em 1em;pa
 <p>Each dot is a sentence (first two principal components of its embedding), coloured by claim; grey = in no claim.</p>
 <canvas id="map" width="900" height="500"></canvas><div id="tip"></div>
 <h2>Claims</h2>
-<table><thead><tr><th>id</th><th>representative (click for members)</th><th>outlets</th><th>documents</th><th>size</th><th>cohesion</th></tr></thead>
+<table><thead><tr><th>id</th><th>representative (click for members)</th><th>outlets</th><th>stance (outlets)</th><th>documents</th><th>size</th><th>cohesion</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>

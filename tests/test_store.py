@@ -156,7 +156,8 @@ def test_sigkill_during_update_leaves_a_working_store(four_then_five, docs, embe
         if state == old:
             outcomes.add("before")
         else:
-            assert {k: v for k, v in state.items() if k in old} == old
+            # Known claims keep their members; earlier unclustered sentences may have formed new claims.
+            assert all(state[k] == v for k, v in old.items() if v is not None)
             assert any(k[0] == docs[3].doc_id for k in state)
             outcomes.add("after")
         report = store.update(docs[4:])  # still writable

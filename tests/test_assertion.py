@@ -1,0 +1,142 @@
+"""Assertion-level decisions with the real model: negation, numbers, names, stance, granularity, training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from claimcluster import cluster_documents
+from claimcluster.assertion import PairScorer, StanceScorer, numbers, numbers_conflict, pair_features
+from claimcluster.training import train_pair, train_stance
+
+from .conftest import DATA
+
+
+def score_pairs(embedder, pairs):
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    return PairScorer.load().score(a, b, embedder.encode(a), embedder.encode(b))
+
+
+def stances(embedder, sentences, claim):
+    scorer = StanceScorer.load()
+    claims = [claim] * len(sentences)
+    return [s for s, _ in scorer.predict(sentences, claims, embedder.encode(sentences), embedder.encode(claims))]
+
+
+def test_numbers_are_read_with_their_scale():
+    assert numbers("BMO forecasts 19M Apple Watch sales") == numbers("sales of 19 million watches") == {19e6}
+    assert numbers("between 100 and 600 PMCs, 1,670 shares") == {100.0, 600.0, 1670.0}
+    assert numbers_conflict("The strike killed 62 Syrian soldiers", "The strike killed 100 Syrian soldiers")
+    assert not numbers_conflict("62 soldiers died", "The strike killed 62 and wounded 100")
+    assert not numbers_conflict("Dozens were killed", "Casualties were reported")
+
+
+def test_negation_number_and_actor_mismatches_score_lower(embedder):
+    same, negated, figures, actor = score_pairs(embedder, [
+        ("The ministry confirmed that Russian troops were present in the area.",
+         "The ministry said Russian troops were there."),
+        ("The ministry confirmed that Russian troops were present in the area.",
+         "The ministry said there were no Russian troops in the area."),
+        ("The coalition airstrike killed 62 Syrian soldiers.", "The coalition airstrike killed 100 Syrian soldiers."),
+        ("Mattis said the United States informed Russia before the strike.",
+         "Nebenzia said the United States informed Russia before the strike."),
+    ])
+    paraphrase = score_pairs(embedder, [("The coalition airstrike killed 62 Syrian soldiers.",
+                                         "62 Syrian soldiers died in the coalition airstrike.")])[0]
+    assert same > negated
+    assert paraphrase > figures
+    assert 0 < actor < 1
+
+
+def test_actor_swap_is_seen_by_the_name_features(embedder):
+    a = "Mattis said the United States informed Russia before the strike."
+    b = "Nebenzia said the United States informed Russia before the strike."
+    features = pair_features([a, a], [b, a], embedder.encode([a, a]), embedder.encode([b, a]))
+    names_jaccard, names_differing = features[:, 8], features[:, 9]
+    assert names_jaccard[0] < 1.0 == names_jaccard[1]
+    assert names_differing[0] == 2 and names_differing[1] == 0
+
+
+def test_stance_of_seed_sentences_toward_a_claim(embedder):
+    claim = "Russian military personnel were killed in Syria."
+    found = stances(embedder, [
+        "Russia's Defense Ministry has denied media reports of suspected Russian military deaths in Syria.",
+        "The report about Russian military deaths in Syria is more of a hoax, the ministry said.",
+        "Russian military personnel were killed in a US strike in Syria.",
+        "Reports claim that Russian fighters were allegedly killed in Syria, according to sources.",
+    ], claim)
+    assert found[:3] == ["denies", "denies", "repeats"]
+    assert found[3] == "reports"
+
+
+def test_polarity_is_relative_to_a_denial(embedder):
+    denial = "The Russian Defense Ministry said there were no Russian military personnel in the area."
+    found = stances(embedder, ["The Pentagon said no Russian personnel were there.",
+                               "Russian military personnel were killed in the area."], denial)
+    assert found == ["repeats", "denies"]
+
+
+@pytest.fixture(scope="module")
+def both_granularities(seed_corpus, embedder):
+    return {g: cluster_documents(seed_corpus, embedder=embedder, min_cluster_size=2, granularity=g)
+            for g in ("claim", "assertion")}
+
+
+def test_claim_granularity_labels_every_member(both_granularities):
+    claims = both_granularities["claim"].claims
+    assert all(m.stance in {"repeats", "denies", "reports"} and 0 <= m.stance_score <= 1
+               for c in claims for m in c.members)
+    assert all(c.representative.stance == "repeats" for c in claims)
+    assert any("denies" in c.outlets_by_stance() for c in claims), "the seeds hold denials of reported deaths"
+    assert both_granularities["claim"].to_dict()["claims"][0]["outlets_by_stance"]
+
+
+def test_assertion_granularity_separates_denials_and_figures(both_granularities):
+    claims = both_granularities["assertion"].claims
+    for claim in claims:
+        rep = claim.representative.text
+        for m in claim.members:
+            assert m.stance != "denies", (rep, m.text)
+            assert not numbers_conflict(m.text, rep), (rep, m.text)
+    # Nothing is lost by splitting.
+    assert both_granularities["assertion"].n_sentences == both_granularities["claim"].n_sentences
+    hoax = [c for c in claims if any("HOAX" in m.text for m in c.members)]
+    kills = [c for c in claims if any("Russia Kills 30" in m.text for m in c.members)]
+    assert not hoax or not kills or hoax[0].id != kills[0].id
+
+
+def test_granularity_is_checked(seed_corpus, embedder):
+    from claimcluster import InputError
+
+    with pytest.raises(InputError, match="granularity must be 'claim' or 'assertion'"):
+        cluster_documents(seed_corpus, embedder=embedder, granularity="topic")
+
+
+def _poisoned_copy(tmp_path, name, source, n, poison):
+    rows = [json.loads(line) for line in source.open(encoding="utf-8")][:n]
+    extra = [dict(poison(r), split="test") for r in rows]
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / source.name).write_text("".join(json.dumps(r) + "\n" for r in rows + extra), encoding="utf-8")
+    clean = tmp_path / f"{name}-clean"
+    clean.mkdir()
+    (clean / source.name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder, clean
+
+
+def test_training_never_reads_test_rows(tmp_path, embedder):
+    mrpc, mrpc_clean = _poisoned_copy(tmp_path, "mrpc", DATA / "mrpc" / "mrpc.jsonl", 200,
+                                      lambda r: dict(r, label=1 - int(r["label"])))
+    emergent, emergent_clean = _poisoned_copy(tmp_path, "emergent", DATA / "emergent" / "emergent_headlines.jsonl",
+                                              200, lambda r: dict(r, stance="against"))
+    np.testing.assert_array_equal(train_pair(mrpc, embedder).linear.coef, train_pair(mrpc_clean, embedder).linear.coef)
+    np.testing.assert_array_equal(train_stance(emergent, embedder).linear.coef,
+                                  train_stance(emergent_clean, embedder).linear.coef)
+
+
+def test_shipped_models_say_what_they_were_trained_on():
+    assert PairScorer.load().linear.meta["trained_on"] == "MRPC train"
+    assert StanceScorer.load().linear.meta["trained_on"] == "Emergent train"
+    assert 0 < PairScorer.load().threshold < 1
