@@ -6,7 +6,9 @@ Vectors: real sentence embeddings of every text found in the benchmark data (CLE
 claims, MRPC and STS-B sentences, Emergent headlines; about 24k distinct), and beyond that
 synthetic paraphrase-like points (a real vector plus Gaussian noise, renormalised). Each size
 runs in a fresh subprocess so that its peak RSS is its own. The baseline is ``hdbscan.HDBSCAN``
-with the same parameters on the same vectors, timed in the same command.
+with the same parameters on the same vectors, timed in the same command. ``--assertion``
+adds the assertion-level split (the stance of every clustered sentence toward its claim's
+representative) at the largest size; the synthetic points carry the text they were made from.
 """
 
 from __future__ import annotations
@@ -36,22 +38,27 @@ def real_texts(data: Path) -> list[str]:
     return sorted(set(texts))
 
 
-def vectors(data: Path, n: int) -> np.ndarray:
-    """n unit vectors: real embeddings first, then noisy copies of them."""
+def corpus(data: Path, n: int, exclude: frozenset[str] = frozenset()) -> tuple[list[str], np.ndarray]:
+    """n unit vectors (real embeddings first, then noisy copies of them) and each one's source text."""
     from claimcluster import Embedder
 
-    real = Embedder(cache=CACHE / "embeddings.sqlite3").encode(real_texts(data))
+    texts = [t for t in real_texts(data) if t not in exclude]
+    real = Embedder(cache=CACHE / "embeddings.sqlite3").encode(texts)
     if n <= len(real):
-        return real[:n]
+        return texts[:n], real[:n]
     rng = np.random.default_rng(0)
-    base = real[rng.integers(0, len(real), size=n - len(real))]
-    extra = base + rng.normal(scale=0.02, size=base.shape).astype(np.float32)
+    source = rng.integers(0, len(real), size=n - len(real))
+    extra = real[source] + rng.normal(scale=0.02, size=(len(source), real.shape[1])).astype(np.float32)
     extra /= np.linalg.norm(extra, axis=1, keepdims=True)
-    return np.vstack([real, extra])
+    return texts + [texts[i] for i in source], np.vstack([real, extra])
+
+
+def vectors(data: Path, n: int, exclude: frozenset[str] = frozenset()) -> np.ndarray:
+    return corpus(data, n, exclude)[1]
 
 
 def run_one(data: Path, n: int, method: str) -> dict:
-    X = vectors(data, n)
+    texts, X = corpus(data, n)
     start = time.perf_counter()
     if method == "hdbscan":
         import hdbscan
@@ -62,8 +69,18 @@ def run_one(data: Path, n: int, method: str) -> dict:
 
         labels = cluster_vectors(X).labels
     seconds = time.perf_counter() - start
-    return {"n": n, "method": method, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb()),
-            "clusters": int(labels.max() + 1), "noise_share": round(float((labels < 0).mean()), 3)}
+    out = {"n": n, "method": method, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb()),
+           "clusters": int(labels.max() + 1), "noise_share": round(float((labels < 0).mean()), 3)}
+    if method == "claimcluster+assertion":
+        from claimcluster.assertion import StanceScorer
+        from claimcluster.pipeline import split_assertions
+
+        start = time.perf_counter()
+        split_assertions(texts, X, labels, StanceScorer.load())
+        out["assertion_split_seconds"] = round(time.perf_counter() - start, 2)
+        out["stance_pairs"] = int((labels >= 0).sum())
+        out["stance_pairs_per_s"] = round(out["stance_pairs"] / max(out["assertion_split_seconds"], 1e-9))
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -71,6 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=Path("benchmarks/data"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--baseline-size", type=int, default=5000, help="plain hdbscan at this size (0: skip)")
+    parser.add_argument("--assertion", action="store_true",
+                        help="also time the assertion-level split (stance of every member) at the largest size")
     parser.add_argument("--one", nargs=2, metavar=("N", "METHOD"), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -86,6 +105,9 @@ def main(argv: list[str] | None = None) -> dict:
     vectors(args.data, 1)  # embed the real texts once, into the cache
     runs = [child(n, "claimcluster") for n in args.sizes]
     result: dict = {"runs": {f"claimcluster_{r['n']}": r for r in runs}}
+    if args.assertion:
+        top = child(max(args.sizes), "claimcluster+assertion")
+        result["runs"][f"claimcluster+assertion_{top['n']}"] = top
     if args.baseline_size:
         base = child(args.baseline_size, "hdbscan")
         ours = child(args.baseline_size, "claimcluster")
@@ -96,9 +118,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         emit(result, True)
     else:
-        print(f"{'run':<24}{'seconds':>10}{'peak MB':>10}{'clusters':>10}{'noise':>8}")
+        print(f"{'run':<28}{'seconds':>10}{'peak MB':>10}{'clusters':>10}{'noise':>8}")
         for name, r in result["runs"].items():
-            print(f"{name:<24}{r['seconds']:>10}{r['peak_rss_mb']:>10}{r['clusters']:>10}{r['noise_share']:>8}")
+            print(f"{name:<28}{r['seconds']:>10}{r['peak_rss_mb']:>10}{r['clusters']:>10}{r['noise_share']:>8}")
+            if "assertion_split_seconds" in r:
+                print(f"  assertion split: {r['assertion_split_seconds']} s for {r['stance_pairs']} member stances "
+                      f"({r['stance_pairs_per_s']} pairs/s)")
         if "speedup_vs_hdbscan" in result:
             print(f"speed-up over plain hdbscan at {args.baseline_size}: {result['speedup_vs_hdbscan']}x")
     return result

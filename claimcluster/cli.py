@@ -121,7 +121,8 @@ def index() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Index directory.")
 @click.option("--factory", default="Flat", show_default=True, help="FAISS factory string (Flat, HNSW32, IVF4096,SQ8).")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
-def index_build(file, id_field, text_field, extra_text_field, out, factory, model):
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")
+def index_build(file, id_field, text_field, extra_text_field, out, factory, model, cache):
     """Index the claims in FILE (.jsonl, .csv or .tsv) into directory --out.
 
     \b
@@ -138,7 +139,7 @@ def index_build(file, id_field, text_field, extra_text_field, out, factory, mode
     for rejection in corpus.rejected:
         click.echo(f"skipped {rejection.where}: {rejection.reason}", err=True)
     docs = corpus.documents
-    built = ClaimIndex(Embedder(model or DEFAULT_MODEL), factory=factory)
+    built = ClaimIndex(Embedder(model or DEFAULT_MODEL, cache=cache), factory=factory)
     built.add([d.text for d in docs], ids=[d.doc_id for d in docs], extra_texts=[d.title or "" for d in docs],
               metadata=[dict(d.metadata) for d in docs])
     built.save(out)

@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from claimcluster.assertion import StanceScorer
 from claimcluster.claims import Claim, Member
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -362,7 +363,12 @@ class ClaimStore:
         rep_row = self._claims[claim_id]["representative"]
         rep_vector = self._vectors[rep_row]
         block = self._vectors[rows].astype(np.float64)
-        members = tuple(_member(self._sentences[r], float(sim)) for r, sim in zip(rows, block @ rep_vector))
+        rep_text = self._sentences[rep_row]["norm"]
+        stances = StanceScorer.load().predict([self._sentences[r]["norm"] for r in rows], [rep_text] * len(rows),
+                                              self._vectors[rows], np.repeat(rep_vector[None, :], len(rows), axis=0))
+        stances = [("repeats", 1.0) if r == rep_row else st for r, st in zip(rows, stances)]
+        members = tuple(_member(self._sentences[r], float(sim), *st)
+                        for r, sim, st in zip(rows, block @ rep_vector, stances))
         cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
         return Claim(claim_id, members[rows.index(rep_row)], members, cohesion)
 
@@ -427,7 +433,9 @@ def _sentence_record(sentence: Sentence, batch: int, claim: int | None, core: fl
             "batch": batch, "claim": claim, "core": float(core) if np.isfinite(core) else None}
 
 
-def _member(record: dict, similarity: float | None) -> Member:
+def _member(record: dict, similarity: float | None, stance: str | None = None,
+            stance_score: float | None = None) -> Member:
     return Member(doc_id=record["doc_id"], text=record["text"], start=record["start"], end=record["end"],
                   position=record["position"], outlet=record["outlet"], published=record["published"],
-                  similarity=similarity, probability=1.0 if record["claim"] is not None else 0.0)
+                  similarity=similarity, probability=1.0 if record["claim"] is not None else 0.0,
+                  stance=stance, stance_score=stance_score)

@@ -65,6 +65,9 @@ def test_timeline_and_spread(four_then_five, docs):
     spread = store.spread(claim_id)
     assert spread["first_seen"] == "batch 0" and spread["last_seen"] == "batch 1"
     assert docs[4].doc_id in spread["outlets"]
+    claim = store.claim(claim_id)
+    assert claim.representative.stance == "repeats"
+    assert all(m.stance in {"repeats", "denies", "reports"} for m in claim.members)
 
 
 def test_batch_and_one_by_one_agree_on_known_claims(docs, embedder, tmp_path):
