@@ -232,9 +232,11 @@ def _report_update(report) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_field_options
 @_cluster_options
+@click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
+              help="assertion: denials and other figures never join a claim and form claims of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 def store_create(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes,
-                 min_cluster_size, min_samples, min_cohesion, model):
+                 min_cluster_size, min_samples, min_cohesion, granularity, model):
     """Cluster the documents in PATHS and write a new store in DIRECTORY.
 
     \b
@@ -246,7 +248,8 @@ def store_create(directory, paths, text_field, id_field, outlet_field, date_fiel
 
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
     created = ClaimStore.create(directory, corpus, embedder=Embedder(model or DEFAULT_MODEL),
-                                min_cluster_size=min_cluster_size, min_samples=min_samples, min_cohesion=min_cohesion)
+                                min_cluster_size=min_cluster_size, min_samples=min_samples, min_cohesion=min_cohesion,
+                                granularity=granularity)
     click.echo(f"created {directory}: {len(created)} claims from {len(corpus)} documents")
 
 

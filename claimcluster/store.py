@@ -50,7 +50,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer
+from claimcluster.assertion import StanceScorer, numbers_conflict
 from claimcluster.claims import Claim, Member
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -156,15 +156,24 @@ class ClaimStore:
         min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
         min_samples: int | None = DEFAULT_MIN_SAMPLES,
         min_cohesion: float = DEFAULT_MIN_COHESION,
+        granularity: Literal["claim", "assertion"] = "claim",
         lock_timeout: float = 60.0,
     ) -> "ClaimStore":
-        """Cluster ``documents`` and write a new store at ``path`` (which must not hold one)."""
+        """Cluster ``documents`` and write a new store at ``path`` (which must not hold one).
+
+        ``granularity="assertion"`` keeps denials and other figures out of a claim: new claims
+        are split as :func:`claimcluster.pipeline.split_assertions` does, and a new sentence that
+        denies a claim's representative or states other figures does not join it.
+        """
+        if granularity not in ("claim", "assertion"):
+            raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
         path = Path(path)
         embedder = embedder if embedder is not None else Embedder()
         if (path / "manifest.json").exists():
             raise StorageError(f"{path} already holds a store: open it and update it instead")
         settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples or 1,
-                    "min_cohesion": min_cohesion, "factory": "Flat", "metric": "inner_product"}
+                    "min_cohesion": min_cohesion, "granularity": granularity, "factory": "Flat",
+                    "metric": "inner_product"}
         import faiss
 
         empty = {"documents": [], "sentences": [], "claims": [], "merges": [],
@@ -242,7 +251,7 @@ class ClaimStore:
         sentences = segmentation.sentences
         vectors = self.embedder.encode([s.norm for s in sentences])
         report.documents, report.sentences = len(documents), len(sentences)
-        assigned, cores = self._join_known(vectors, report)
+        assigned, cores = self._join_known(vectors, [s.norm for s in sentences], report)
         first_new = len(self._sentences)
         self._documents += [{"doc_id": d.doc_id, "outlet": d.outlet, "published": d.published, "title": d.title,
                              "url": d.url, "batch": batch} for d in documents]
@@ -253,7 +262,8 @@ class ClaimStore:
         report.unclustered = sum(1 for s in self._sentences[first_new:] if s["claim"] is None)
         self._write()
 
-    def _join_known(self, vectors: np.ndarray, report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
+    def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
+                    report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
         """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
         n = len(vectors)
         assigned: list[int | None] = [None] * n
@@ -277,6 +287,8 @@ class ClaimStore:
                 reach = max(cores[i], self._sentences[row]["core"], dist)
                 if reach <= self._claims[claim_id]["radius"] and self._cohesive_with(claim_id, vectors[i], min_cohesion):
                     best[claim_id] = reach
+            if best and self.settings.get("granularity") == "assertion":
+                best = {cid: reach for cid, reach in best.items() if self._same_assertion(texts[i], vectors[i], cid)}
             if not best:
                 continue
             ranked = sorted(best, key=lambda cid: (best[cid], cid))
@@ -287,6 +299,13 @@ class ClaimStore:
                 self._merges.append(suggestion)
                 report.merge_suggestions.append(suggestion)
         return assigned, cores
+
+    def _same_assertion(self, text: str, vector: np.ndarray, claim_id: int) -> bool:
+        """Neither a denial of the claim's representative nor a statement of other figures."""
+        rep = self._claims[claim_id]["representative"]
+        rep_text = self._sentences[rep]["norm"]
+        (stance, _), = StanceScorer.load().predict([text], [rep_text], vector[None, :], self._vectors[rep][None, :])
+        return stance != "denies" and not numbers_conflict(text, rep_text)
 
     def _cohesive_with(self, claim_id: int, vector: np.ndarray, bar: float) -> bool:
         claim = self._claims[claim_id]
@@ -300,15 +319,25 @@ class ClaimStore:
         result = cluster_vectors(self._vectors[pool], min_cluster_size=int(self.settings["min_cluster_size"]),
                                  min_samples=int(self.settings["min_samples"]),
                                  min_cohesion=float(self.settings["min_cohesion"]))
+        labels, radii = result.labels, result.radii
+        if self.settings.get("granularity") == "assertion":
+            from claimcluster.pipeline import split_assertions
+
+            split = split_assertions([self._sentences[r]["norm"] for r in pool], self._vectors[pool], labels,
+                                     StanceScorer.load())
+            # A split-off part is born inside its parent claim: it keeps the parent's radius.
+            parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
+            radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])
+            labels = split
         next_id = max(self._claims, default=-1) + 1
-        for label in range(len(result.radii)):
-            rows = [pool[j] for j in np.flatnonzero(result.labels == label)]
+        for label in range(len(radii)):
+            rows = [pool[j] for j in np.flatnonzero(labels == label)]
             if not any(r >= first_new for r in rows):
                 continue
             block = self._vectors[rows].astype(np.float64)
             representative = rows[int(np.argmax(block @ block.sum(axis=0)))]
             self._claims[next_id] = {"id": next_id, "representative": representative, "core_rows": rows,
-                                     "radius": float(result.radii[label]), "batch": self._sentences[rows[-1]]["batch"]}
+                                     "radius": float(radii[label]), "batch": self._sentences[rows[-1]]["batch"]}
             for r in rows:
                 self._sentences[r]["claim"] = next_id
             report.new_claims.append(next_id)

@@ -216,3 +216,14 @@ def test_cli_store_flow(docs, tmp_path):
     assert json.loads(listing.output)["claims"]
     again = runner.invoke(main, ["store", "update", target, str(SEEDS / f"{docs[4].doc_id}.txt")])
     assert again.exit_code == 2 and "already in the store" in again.output
+
+
+def test_assertion_store_keeps_denials_out_of_claims(docs, embedder, tmp_path):
+    store = ClaimStore.create(tmp_path / "assert", docs[:4], embedder=embedder, granularity="assertion", **SETTINGS)
+    store.update(docs[4:])
+    for claim in store.claims():
+        rep = claim.representative.text
+        for m in claim.members:
+            assert m.stance != "denies", (rep, m.text)
+    with pytest.raises(InputError, match="granularity must be"):
+        ClaimStore.create(tmp_path / "bad", docs[:1], embedder=embedder, granularity="topic")
