@@ -275,6 +275,7 @@ class ClaimStore:
         dists = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
         cores = dists[:, min(ms, depth) - 1]  # ms-th nearest stored sentence
         claim_core = {cid: set(c["core_rows"]) for cid, c in self._claims.items()}
+        core_sums: dict[int, np.ndarray] = {}  # sum of each claim's core vectors, computed once per update
         min_cohesion = float(self.settings["min_cohesion"])
         for i in range(n):
             best: dict[int, float] = {}
@@ -285,7 +286,12 @@ class ClaimStore:
                 if claim_id is None or claim_id in best or row not in claim_core[claim_id]:
                     continue
                 reach = max(cores[i], self._sentences[row]["core"], dist)
-                if reach <= self._claims[claim_id]["radius"] and self._cohesive_with(claim_id, vectors[i], min_cohesion):
+                core_rows = self._claims[claim_id]["core_rows"]
+                if claim_id not in core_sums:
+                    core_sums[claim_id] = self._vectors[core_rows].sum(axis=0, dtype=np.float64)
+                size = len(core_rows) + 1
+                cohesive = float(mean_pairwise_similarity(core_sums[claim_id] + vectors[i], size)) >= min_cohesion
+                if reach <= self._claims[claim_id]["radius"] and cohesive:
                     best[claim_id] = reach
             if best and self.settings.get("granularity") == "assertion":
                 best = {cid: reach for cid, reach in best.items() if self._same_assertion(texts[i], vectors[i], cid)}
@@ -306,11 +312,6 @@ class ClaimStore:
         rep_text = self._sentences[rep]["norm"]
         (stance, _), = StanceScorer.load().predict([text], [rep_text], vector[None, :], self._vectors[rep][None, :])
         return stance != "denies" and not numbers_conflict(text, rep_text)
-
-    def _cohesive_with(self, claim_id: int, vector: np.ndarray, bar: float) -> bool:
-        claim = self._claims[claim_id]
-        total = self._vectors[claim["core_rows"]].sum(axis=0, dtype=np.float64) + vector
-        return float(mean_pairwise_similarity(total, len(claim["core_rows"]) + 1)) >= bar
 
     def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
         pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]
