@@ -320,7 +320,6 @@ def store_show(directory, claim_id, fmt, max_claims, model):
     """
     import json
 
-    from claimcluster.claims import ClaimSet
     from claimcluster.embed import DEFAULT_MODEL, Embedder
     from claimcluster.report import render_html, render_markdown, render_text
     from claimcluster.store import ClaimStore
@@ -340,8 +339,7 @@ def store_show(directory, claim_id, fmt, max_claims, model):
             mark = "*" if entry["first_for_outlet"] else " "
             click.echo(f"  {mark} {entry['when']:<12} [{entry['doc_id']}] {entry['text']}")
         return
-    claims = ClaimSet(claims=opened.claims(), unclustered=opened.unclustered(), n_documents=opened.n_documents,
-                      model_id=opened.embedder.model_id)
+    claims = opened.claim_set()
     if fmt == "json":
         data = claims.to_dict()
         data["merge_suggestions"] = opened.merge_suggestions

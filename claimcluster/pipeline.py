@@ -103,7 +103,7 @@ def cluster_documents(
         rejected=rejected,
         n_documents=len(documents),
         model_id=embedder.model_id,
-        layout=_layout(sentences, vectors),
+        layout=sentence_layout(sentences, vectors),
         parameters={
             "min_cluster_size": min_cluster_size,
             "min_samples": min_samples,
@@ -144,7 +144,7 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
     return canonical_labels(out)
 
 
-def _layout(sentences, vectors) -> dict[tuple[str, int], tuple[float, float]]:
+def sentence_layout(sentences, vectors) -> dict[tuple[str, int], tuple[float, float]]:
     """Two principal components of the sentence vectors, scaled to [0, 1], for the report map."""
     if len(sentences) < 3:
         return {(s.doc_id, s.position): (0.5, 0.5) for s in sentences}

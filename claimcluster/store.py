@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 
 from claimcluster.assertion import StanceScorer, numbers_conflict
-from claimcluster.claims import Claim, Member
+from claimcluster.claims import Claim, ClaimSet, Member
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
@@ -402,6 +402,15 @@ class ClaimStore:
         cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
         return Claim(claim_id, members[rows.index(rep_row)], members, cohesion)
 
+    def claim_set(self) -> ClaimSet:
+        """All claims and unclustered sentences as a :class:`ClaimSet`, for reports and exports."""
+        from claimcluster.pipeline import sentence_layout
+
+        sentences = [_sentence(record) for record in self._sentences]
+        return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=len(self._documents),
+                        model_id=self.embedder.model_id, parameters=dict(self.settings),
+                        layout=sentence_layout(sentences, self._vectors))
+
     def timeline(self, claim_id: int) -> list[dict[str, Any]]:
         """Members in order of appearance: document date when given, else insertion order.
 
@@ -461,6 +470,11 @@ def _sentence_record(sentence: Sentence, batch: int, claim: int | None, core: fl
     return {"doc_id": sentence.doc_id, "position": sentence.position, "text": sentence.text, "norm": sentence.norm,
             "start": sentence.start, "end": sentence.end, "outlet": sentence.outlet, "published": sentence.published,
             "batch": batch, "claim": claim, "core": float(core) if np.isfinite(core) else None}
+
+
+def _sentence(record: dict) -> Sentence:
+    return Sentence(record["doc_id"], record["position"], record["text"], record["norm"], record["start"],
+                    record["end"], record["outlet"], record["published"])
 
 
 def _member(record: dict, similarity: float | None, stance: str | None = None,

@@ -70,6 +70,14 @@ def test_timeline_and_spread(four_then_five, docs):
     assert all(m.stance in {"repeats", "denies", "reports"} for m in claim.members)
 
 
+def test_claim_set_of_a_store(four_then_five):
+    _, store, _, _, _ = four_then_five
+    claims = store.claim_set()
+    assert claims.n_sentences == len(store._sentences)
+    assert len(claims.layout) == len(store._sentences)
+    assert {c.id for c in claims.claims} == set(store._claims)
+
+
 def test_batch_and_one_by_one_agree_on_known_claims(docs, embedder, tmp_path):
     at_once = ClaimStore.create(tmp_path / "a", docs[:2], embedder=embedder, **SETTINGS)
     one_by_one = ClaimStore.create(tmp_path / "b", docs[:2], embedder=embedder, **SETTINGS)
