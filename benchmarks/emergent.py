@@ -166,9 +166,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    rows = read_jsonl(find_file(args.data, "emergent_headlines.jsonl"))
-    if args.split != "all":
-        rows = [r for r in rows if r.get("split", "train") == args.split]
+    all_rows = read_jsonl(find_file(args.data, "emergent_headlines.jsonl"))
+    rows = all_rows if args.split == "all" else [r for r in all_rows if r.get("split", "train") == args.split]
     if not rows:
         raise SystemExit(f"no rows with split {args.split!r}")
     texts = [r["headline"] for r in rows]
@@ -212,7 +211,6 @@ def main(argv: list[str] | None = None) -> dict:
     if args.cv:
         result["grouped_cv"] = grouped_cv(gold, X)
     if args.granularity == "assertion":
-        all_rows = read_jsonl(find_file(args.data, "emergent_headlines.jsonl"))
         result["assertion"] = assertion_level(rows, all_rows, X, args.split, Embedder(args.model))
     if args.json:
         emit(result, True)

@@ -38,7 +38,7 @@ import numpy as np
 from claimcluster.segment import normalize_text
 
 __all__ = ["PairScorer", "StanceScorer", "pair_features", "stance_features", "numbers", "STANCES",
-           "numbers_conflict"]
+           "numbers_conflict", "stances_toward"]
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 STANCES = ("repeats", "denies", "reports")
@@ -270,6 +270,15 @@ class StanceScorer:
                 stance = "repeats" if negated else "denies"
             out.append((stance, float(p.max())))
         return out
+
+
+def stances_toward(scorer, sentences: Sequence[str], vectors: np.ndarray, claim: str,
+                   claim_vector: np.ndarray) -> list[tuple[str, float]]:
+    """Stance of each sentence toward one claim: ``scorer.predict`` with the claim repeated."""
+    if len(sentences) == 0:
+        return []
+    return scorer.predict(list(sentences), [claim] * len(sentences), vectors,
+                          np.repeat(np.asarray(claim_vector)[None, :], len(sentences), axis=0))
 
 
 @lru_cache(maxsize=4)

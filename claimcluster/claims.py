@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster.assertion import stances_toward
 from claimcluster.cluster import NOISE, mean_pairwise_similarity
 from claimcluster.documents import Rejection, Sentence
 
-__all__ = ["Member", "Claim", "ClaimSet", "build_claims"]
+__all__ = ["Member", "Claim", "ClaimSet", "build_claims", "member_of", "medoid"]
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def build_claims(
 ) -> tuple[list[Claim], list[Member]]:
     """Claims from clustered sentences: medoid representative, similarities, cohesion, stance."""
     order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
-    unclustered = [_member(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
+    unclustered = [member_of(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
     claims = []
     for label in range(int(labels.max()) + 1 if len(labels) else 0):
         rows = [i for i in order if labels[i] == label]
@@ -205,10 +206,10 @@ def build_claims(
         stances: list[tuple[str | None, float | None]] = [(None, None)] * len(rows)
         if stance_scorer is not None:
             rep = rows[rep_pos]
-            stances = stance_scorer.predict([sentences[i].norm for i in rows], [sentences[rep].norm] * len(rows),
-                                            vectors[rows], np.repeat(vectors[rep : rep + 1], len(rows), axis=0))
+            stances = stances_toward(stance_scorer, [sentences[i].norm for i in rows], vectors[rows],
+                                     sentences[rep].norm, vectors[rep])
             stances[rep_pos] = ("repeats", 1.0)
-        members = tuple(_member(sentences[i], float(s), probabilities[i], *st)
+        members = tuple(member_of(sentences[i], float(s), probabilities[i], *st)
                         for i, s, st in zip(rows, similarity, stances))
         cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
         claims.append(Claim(label, members[rep_pos], members, cohesion))
@@ -216,8 +217,9 @@ def build_claims(
     return claims, unclustered
 
 
-def _member(sentence: Sentence, similarity: float | None, probability: float, stance: str | None = None,
-            stance_score: float | None = None) -> Member:
+def member_of(sentence: Sentence, similarity: float | None, probability: float, stance: str | None = None,
+              stance_score: float | None = None) -> Member:
+    """A claim member (or unclustered sentence) from a Sentence record."""
     return Member(
         doc_id=sentence.doc_id,
         text=sentence.text,

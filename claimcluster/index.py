@@ -179,6 +179,7 @@ class ClaimIndex:
         self._faiss = None
         self._bm25 = None
         self._lock = _RWLock()
+        self._bm25_lock = threading.Lock()  # searches share the read lock; one of them builds BM25
 
     # -- building ------------------------------------------------------------------------
     def _embedder(self) -> Embedder:
@@ -368,8 +369,6 @@ class ClaimIndex:
             matches.append(Match(self._ids[i], self._texts[i], round(float(fused[o]), 6), rank,
                                  round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i]))
         return matches
-
-    _bm25_lock = threading.Lock()
 
     def _set_search_params(self) -> None:
         import faiss

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, numbers_conflict
+from claimcluster.assertion import StanceScorer, numbers_conflict, stances_toward
 from claimcluster.claims import ClaimSet, build_claims, medoid
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -129,8 +129,7 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
     for label in range(next_label):
         rows = np.flatnonzero(labels == label)
         rep = rows[medoid(vectors[rows])]
-        stances = scorer.predict([texts[i] for i in rows], [texts[rep]] * len(rows), vectors[rows],
-                                 np.repeat(vectors[rep : rep + 1], len(rows), axis=0))
+        stances = stances_toward(scorer, [texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep])
         denies = [i for i, (stance, _) in zip(rows, stances) if stance == "denies" and i != rep]
         figures = [i for i in rows if i != rep and i not in denies and numbers_conflict(texts[i], texts[rep])]
         for group in (denies, figures):

@@ -50,8 +50,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, numbers_conflict
-from claimcluster.claims import Claim, ClaimSet, Member
+from claimcluster.assertion import StanceScorer, numbers_conflict, stances_toward
+from claimcluster.claims import Claim, ClaimSet, Member, member_of
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
@@ -310,7 +310,7 @@ class ClaimStore:
         """Neither a denial of the claim's representative nor a statement of other figures."""
         rep = self._claims[claim_id]["representative"]
         rep_text = self._sentences[rep]["norm"]
-        (stance, _), = StanceScorer.load().predict([text], [rep_text], vector[None, :], self._vectors[rep][None, :])
+        (stance, _), = stances_toward(StanceScorer.load(), [text], vector[None, :], rep_text, self._vectors[rep])
         return stance != "denies" and not numbers_conflict(text, rep_text)
 
     def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
@@ -394,8 +394,8 @@ class ClaimStore:
         rep_vector = self._vectors[rep_row]
         block = self._vectors[rows].astype(np.float64)
         rep_text = self._sentences[rep_row]["norm"]
-        stances = StanceScorer.load().predict([self._sentences[r]["norm"] for r in rows], [rep_text] * len(rows),
-                                              self._vectors[rows], np.repeat(rep_vector[None, :], len(rows), axis=0))
+        stances = stances_toward(StanceScorer.load(), [self._sentences[r]["norm"] for r in rows], self._vectors[rows],
+                                 rep_text, rep_vector)
         stances = [("repeats", 1.0) if r == rep_row else st for r, st in zip(rows, stances)]
         members = tuple(_member(self._sentences[r], float(sim), *st)
                         for r, sim, st in zip(rows, block @ rep_vector, stances))
@@ -479,7 +479,5 @@ def _sentence(record: dict) -> Sentence:
 
 def _member(record: dict, similarity: float | None, stance: str | None = None,
             stance_score: float | None = None) -> Member:
-    return Member(doc_id=record["doc_id"], text=record["text"], start=record["start"], end=record["end"],
-                  position=record["position"], outlet=record["outlet"], published=record["published"],
-                  similarity=similarity, probability=1.0 if record["claim"] is not None else 0.0,
-                  stance=stance, stance_score=stance_score)
+    probability = 1.0 if record["claim"] is not None else 0.0
+    return member_of(_sentence(record), similarity, probability, stance, stance_score)
