@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     embedder = Embedder()
     args.out.mkdir(parents=True, exist_ok=True)
     for name, scorer in (("pair", train_pair(args.mrpc, embedder)), ("stance", train_stance(args.emergent, embedder))):
-        (args.out / f"{name}.json").write_text(json.dumps(scorer.linear.to_json(), indent=1) + "\n", encoding="utf-8")
+        (args.out / f"{name}.json").write_text(json.dumps(scorer.to_json()) + "\n", encoding="utf-8")
         print(f"wrote {args.out / name}.json ({scorer.linear.meta['pairs']} training pairs)")
 
 

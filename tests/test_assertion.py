@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from claimcluster import cluster_documents
-from claimcluster.assertion import PairScorer, StanceScorer, numbers, numbers_conflict, pair_features
+from claimcluster.assertion import (
+    PairScorer,
+    StanceScorer,
+    assertion_conflicts,
+    numbers,
+    numbers_conflict,
+    overlap_features,
+    pair_features,
+)
 from claimcluster.training import train_pair, train_stance
 
 from .conftest import DATA
@@ -33,21 +41,39 @@ def test_numbers_are_read_with_their_scale():
     assert not numbers_conflict("Dozens were killed", "Casualties were reported")
 
 
-def test_negation_number_and_actor_mismatches_score_lower(embedder):
-    same, negated, figures, actor = score_pairs(embedder, [
+def test_contracted_negation_is_a_negation():
+    assert assertion_conflicts(["The plan doesn't fit."], ["The plan fits."]).tolist() == [True]
+    assert assertion_conflicts(["The plan doesn't fit."], ["The plan does not fit."]).tolist() == [False]
+
+
+def test_negation_and_number_mismatches_are_not_the_same_assertion(embedder):
+    pairs = [
         ("The ministry confirmed that Russian troops were present in the area.",
          "The ministry said Russian troops were there."),
+        ("The coalition airstrike killed 62 Syrian soldiers.", "62 Syrian soldiers died in the coalition airstrike."),
         ("The ministry confirmed that Russian troops were present in the area.",
-         "The ministry said there were no Russian troops in the area."),
+         "The ministry said there weren't any Russian troops in the area."),
         ("The coalition airstrike killed 62 Syrian soldiers.", "The coalition airstrike killed 100 Syrian soldiers."),
         ("Mattis said the United States informed Russia before the strike.",
          "Nebenzia said the United States informed Russia before the strike."),
-    ])
-    paraphrase = score_pairs(embedder, [("The coalition airstrike killed 62 Syrian soldiers.",
-                                         "62 Syrian soldiers died in the coalition airstrike.")])[0]
-    assert same > negated
-    assert paraphrase > figures
-    assert 0 < actor < 1
+    ]
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    va, vb = embedder.encode(a), embedder.encode(b)
+    scorer = PairScorer.load()
+    assert scorer.same(a, b, va, vb).tolist()[:4] == [True, True, False, False]
+    # The learned model alone follows MRPC, which tolerates another figure; the rules do not.
+    assert scorer.same(a, b, va, vb, rules=False)[3]
+    assert assertion_conflicts(a, b).tolist() == [False, False, True, True, False]
+    assert 0 < scorer.score(a, b, va, vb)[4] < 1
+
+
+def test_overlap_features_see_what_one_sentence_adds():
+    a = ["The strike killed 62 soldiers."] * 2
+    b = ["The strike killed 62 soldiers.", "The strike killed 62 soldiers and wounded dozens in the town of Deir."]
+    features = overlap_features(a, b)
+    assert features.shape == (2, 18)
+    assert features[0, :12].min() == 1.0          # identical: every n-gram precision is 1
+    assert features[1, 0] < 1.0 == features[1, 1]  # the longer side is covered only in part
 
 
 def test_actor_swap_is_seen_by_the_name_features(embedder):
