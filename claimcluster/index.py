@@ -13,6 +13,14 @@ so a fixed ``min_score`` means the same for every query). ``w`` = 0.7, ``BM25_HA
 BM25's k1 = 0.9 and b = 0.3, and the 0.25 share of the extra text were chosen on CLEF-2020
 CheckThat! train + dev tweets together (``python -m benchmarks.clef --tune``).
 
+Then, for text queries, the top :data:`RERANK_DEPTH` candidates are put in order by a linear
+re-ranker (``claimcluster/models/rerank.json``) over the fused score and its parts, the gap to
+the best candidate, the fused rank, and the n-gram / character overlap of the query with the
+claim and with its extra text (:func:`claimcluster.assertion.overlap_features`). Its weights
+are learned pairwise (relevant above non-relevant claim of the same query) on CLEF-2020 train
+tweets only, by ``python -m claimcluster.training``. ``score`` stays the fused score, which
+``min_score`` thresholds; the re-ranker only changes the order (``Match.rerank`` holds its value).
+
 Example
 -------
 >>> index = ClaimIndex()
@@ -23,11 +31,13 @@ Example
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +65,9 @@ AUTO_MIN_SCORE = 0.23
 # (dense >= 0.60 alone: precision 0.91, 0.5% of unrelated sentences answered, on the same data).
 AUTO_MIN_DENSE = 0.60
 _CANDIDATES = 50
+# Fused candidates the re-ranker puts in order (what it was trained on).
+RERANK_DEPTH = 20
+MODEL_DIR = Path(__file__).resolve().parent / "models"
 
 _URL = re.compile(r"(https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+)")
 _SIGNATURE = re.compile(r"\s*[\u2014\u2013-]+\s*([^\u2014\u2013\n]*?)\s*\(@\w+\)\s*\w+ \d{1,2}, \d{4}\s*$")
@@ -91,6 +104,28 @@ class Match:
     dense: float
     lexical: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    rerank: float | None = None
+
+
+def rerank_features(query: str, texts: Sequence[str], extras: Sequence[str], fused: np.ndarray,
+                    dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    """Features (n, 41) of a query's candidates, given in fused order, for the re-ranker."""
+    from claimcluster.assertion import overlap_features
+
+    n = len(texts)
+    base = np.column_stack([fused, dense, lexical, fused[0] - fused if n else fused, np.log1p(np.arange(n))])
+    with_text = overlap_features([query] * n, list(texts))
+    with_extra = overlap_features([query] * n, [e or t for e, t in zip(extras, texts)])
+    return np.hstack([base, with_text, with_extra])
+
+
+@lru_cache(maxsize=2)
+def load_reranker(path: str | None = None) -> dict:
+    """The re-ranker's weights and provenance (``models/rerank.json``)."""
+    with open(path or MODEL_DIR / "rerank.json", encoding="utf-8") as fh:
+        model = json.load(fh)
+    model["weights"] = np.asarray(model["weights"], dtype=np.float64)
+    return model
 
 
 class _RWLock:
@@ -152,6 +187,8 @@ class ClaimIndex:
         "IVF4096,SQ8" (trained on the first ``add``) suit large bases.
     lexical_weight : float, default=0.7
         Weight of the BM25 side in the fused score; 0 is dense only, 1 lexical only.
+    rerank : bool, default=True
+        Put the top fused candidates of text queries in the re-ranker's order.
     nprobe, ef_search : int
         Search-time settings of IVF and HNSW indexes.
     """
@@ -162,12 +199,14 @@ class ClaimIndex:
         *,
         factory: str = "Flat",
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+        rerank: bool = True,
         nprobe: int = 16,
         ef_search: int = 64,
     ):
         self.embedder = embedder
         self.factory = factory
         self.lexical_weight = lexical_weight
+        self.rerank = rerank
         self.nprobe = nprobe
         self.ef_search = ef_search
         self._ids: list[str] = []
@@ -358,7 +397,15 @@ class ClaimIndex:
                              + EXTRA_DENSE_WEIGHT * (self._extra_vectors[rows] @ vector), dense)
         saturated = lexical[rows] / (lexical[rows] + BM25_HALF)
         fused = (1 - w) * dense + w * saturated
-        order = np.lexsort((rows, -fused))[:k]
+        order = np.lexsort((rows, -fused))
+        reranked = np.full(len(rows), np.nan)
+        if self.rerank and query is not None:
+            head = order[:RERANK_DEPTH]
+            features = rerank_features(query, [self._texts[i] for i in rows[head]],
+                                       [self._extra[i] for i in rows[head]], fused[head], dense[head], saturated[head])
+            reranked[head] = features @ load_reranker()["weights"]
+            order = np.concatenate([head[np.lexsort((rows[head], -reranked[head]))], order[RERANK_DEPTH:]])
+        order = order[:k]
         matches = []
         if floor == "auto":
             passing = (fused >= AUTO_MIN_SCORE) | (dense >= AUTO_MIN_DENSE)
@@ -367,7 +414,8 @@ class ClaimIndex:
         for rank, o in enumerate(order[passing[order]], start=1):
             i = int(rows[o])
             matches.append(Match(self._ids[i], self._texts[i], round(float(fused[o]), 6), rank,
-                                 round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i]))
+                                 round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i],
+                                 None if np.isnan(reranked[o]) else round(float(reranked[o]), 6)))
         return matches
 
     def _set_search_params(self) -> None:
@@ -394,7 +442,7 @@ class ClaimIndex:
                 model_id=self._embedder().model_id,
                 dimension=int(self._vectors.shape[1]) if self._vectors.size else self._embedder().dimension,
                 settings={"factory": self.factory, "metric": "inner_product", "lexical_weight": self.lexical_weight,
-                          "nprobe": self.nprobe, "ef_search": self.ef_search},
+                          "rerank": self.rerank, "nprobe": self.nprobe, "ef_search": self.ef_search},
                 faiss_index=self._faiss,
                 arrays={"vectors": self._vectors, "extra_vectors": self._extra_vectors},
                 tables={"records": records},
@@ -417,7 +465,7 @@ class ClaimIndex:
             raise ModelMismatchError(f"{directory} has dimension {manifest['dimension']}, the model {embedder.dimension}")
         settings = manifest["settings"]
         index = cls(embedder, factory=settings["factory"], lexical_weight=settings["lexical_weight"],
-                    nprobe=settings["nprobe"], ef_search=settings["ef_search"])
+                    rerank=settings.get("rerank", True), nprobe=settings["nprobe"], ef_search=settings["ef_search"])
         records = bundle.tables.get("records", [])
         vectors = bundle.arrays.get("vectors")
         extra_vectors = bundle.arrays.get("extra_vectors")
@@ -435,4 +483,5 @@ class ClaimIndex:
         return index
 
     def __repr__(self) -> str:
-        return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, lexical_weight={self.lexical_weight})"
+        return (f"ClaimIndex({len(self)} claims, factory={self.factory!r}, lexical_weight={self.lexical_weight}, "
+                f"rerank={self.rerank})")

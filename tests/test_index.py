@@ -112,7 +112,46 @@ def test_real_paraphrases_match_and_unrelated_text_does_not(real_index):
     assert results[2][0].id == "draft"
     assert results[3] == []  # "no known claim"
     assert results[1][0].metadata == {"n": 4}
-    assert all(a.score >= b.score for ms in results for a, b in zip(ms, ms[1:]))
+    # The re-ranker sets the order of the top candidates; score stays the fused similarity.
+    assert all(m.rerank is not None for ms in results for m in ms)
+    assert all(a.rerank >= b.rerank for ms in results for a, b in zip(ms, ms[1:]))
+
+
+def test_reranker_changes_only_the_order(real_index, embedder):
+    query = ["Moscow denies reports that its soldiers died in Syria"]
+    reranked = real_index.search(query, k=5)[0]
+    real_index.rerank = False
+    try:
+        fused = real_index.search(query, k=5)[0]
+    finally:
+        real_index.rerank = True
+    assert {m.id: m.score for m in reranked} == {m.id: m.score for m in fused}
+    assert all(m.rerank is None for m in fused)
+    assert all(a.score >= b.score for a, b in zip(fused, fused[1:]))
+    assert reranked[0].id == fused[0].id == "ru-deny"
+    vector_query = real_index.search(embedder.encode(query), k=2)[0]  # no text: dense order, no re-ranker
+    assert [m.rerank for m in vector_query] == [None, None]
+
+
+def test_reranker_training_reads_train_rows_only(tmp_path, embedder):
+    from claimcluster.training import rerank_examples
+
+    claims = [{"vclaim_id": str(i), "vclaim": text, "title": ""} for i, text in enumerate(KNOWN.values())]
+    tweets = [("Russia denied that its servicemen were killed in Syria", "0", "train"),
+              ("Apple Watch sales will reach 19 million, BMO says", "4", "train"),
+              ("Fake texts about a military draft", "3", "dev")]
+    folder = tmp_path / "clef"
+    folder.mkdir()
+
+    def write(name, rows):
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    write("vclaims.jsonl", claims)
+    write("queries.jsonl", [{"tweet_id": str(i), "text": t, "split": s} for i, (t, _, s) in enumerate(tweets)])
+    write("qrels.jsonl", [{"tweet_id": str(i), "vclaim_id": c, "split": s} for i, (_, c, s) in enumerate(tweets)])
+    features, relevant, query = rerank_examples(folder, embedder)
+    assert sorted(set(query.tolist())) == [0, 1] and relevant.sum() == 2  # the dev tweet is never read
+    assert features.shape == (len(query), 41)
 
 
 def test_long_query_and_single_string(real_index):
@@ -126,6 +165,7 @@ def test_save_load_round_trip(real_index, embedder, tmp_path):
     assert loaded.search(query, k=5) == real_index.search(query, k=5)
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
     assert manifest["settings"]["factory"] == "Flat" and manifest["dimension"] == 384
+    assert manifest["settings"]["rerank"] is True
     assert not list((tmp_path / "ix").glob("*.pkl"))
     real_index.save(tmp_path / "ix")  # a second save replaces the first generation
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
@@ -159,7 +199,7 @@ def test_load_refuses_other_model_damage_and_missing_files(real_index, embedder,
 
 def test_concurrent_searches_and_a_writer(real_index, embedder):
     queries = ["Moscow denies soldier deaths", "Apple Watch battery", "military draft texts"] * 4
-    serial = real_index.search(queries, k=2)
+    serial = [real_index.search([q], k=2)[0] for q in queries]  # same call shape: same floating point
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(lambda q: real_index.search([q], k=2)[0], queries))
     assert parallel == serial
