@@ -154,22 +154,30 @@ def _terms(text: str) -> set[str]:
     return set(words) | {f"{x} {y}" for x, y in zip(words, words[1:])}
 
 
-def _ngram_counts(words: list[str], n: int) -> Counter:
-    return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+@lru_cache(maxsize=8192)
+def _surface(text: str) -> tuple:
+    """Words, word n-gram counts (n = 1..4) and character 3- / 5-gram sets of a text, cached:
+    the re-ranker compares one query with many claims, and the same claims with many queries."""
+    words = _tokens(text)
+    grams = tuple(Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1)) for n in (1, 2, 3, 4))
+    chars = normalize_text(text).lower()
+    char_sets = tuple(frozenset(chars[i:i + n] for i in range(len(chars) - n + 1)) for n in (3, 5))
+    return words, grams, char_sets
+
+
+def clear_overlap_cache() -> None:
+    """Forget the cached surface n-grams of :func:`overlap_features` (for cold timings)."""
+    _surface.cache_clear()
 
 
 def _overlap_row(a: str, b: str) -> list[float]:
-    wa, wb = _tokens(a), _tokens(b)
+    (wa, grams_a, chars_a), (wb, grams_b, chars_b) = _surface(a), _surface(b)
     row = []
-    for n in (1, 2, 3, 4):
-        ga, gb = _ngram_counts(wa, n), _ngram_counts(wb, n)
+    for ga, gb in zip(grams_a, grams_b):
         common = sum((ga & gb).values())
         p, r = common / max(sum(ga.values()), 1), common / max(sum(gb.values()), 1)
         row += [min(p, r), max(p, r), 2 * p * r / (p + r) if p + r else 0.0]
-    ca, cb = normalize_text(a).lower(), normalize_text(b).lower()
-    for n in (3, 5):
-        sa = {ca[i:i + n] for i in range(len(ca) - n + 1)}
-        sb = {cb[i:i + n] for i in range(len(cb) - n + 1)}
+    for sa, sb in zip(chars_a, chars_b):
         row.append(len(sa & sb) / max(len(sa | sb), 1))
     matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
     row.append(matcher.ratio())

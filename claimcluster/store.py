@@ -437,12 +437,13 @@ class ClaimStore:
     def match(self, texts: str | Sequence[str], k: int = 5, *,
               min_score: float | Literal["auto"] | None = "auto") -> list[list[ClaimMatch]]:
         """Which known claims does each text repeat? Scored as :class:`ClaimIndex` scores sentences,
-        each claim ranked by its best-matching member."""
+        each claim ranked by the fused score of its best-matching member (the index's re-ranker,
+        which orders distinct claims and not the members of one, is not used here)."""
         from claimcluster.index import ClaimIndex
 
         if self._matcher is None:
             rows = [i for i, s in enumerate(self._sentences) if s["claim"] is not None]
-            matcher = ClaimIndex(self.embedder)
+            matcher = ClaimIndex(self.embedder, rerank=False)
             if rows:
                 matcher.add([self._sentences[r]["norm"] for r in rows], ids=[str(r) for r in rows],
                             vectors=self._vectors[rows])
