@@ -188,7 +188,9 @@ class ClaimIndex:
     lexical_weight : float, default=0.7
         Weight of the BM25 side in the fused score; 0 is dense only, 1 lexical only.
     rerank : bool, default=True
-        Put the top fused candidates of text queries in the re-ranker's order.
+        Put the top fused candidates of text queries in the re-ranker's order. Applied only
+        with the embedding model the re-ranker learned with (the packaged default); with
+        another model the fused order is kept.
     nprobe, ef_search : int
         Search-time settings of IVF and HNSW indexes.
     """
@@ -399,7 +401,7 @@ class ClaimIndex:
         fused = (1 - w) * dense + w * saturated
         order = np.lexsort((rows, -fused))
         reranked = np.full(len(rows), np.nan)
-        if self.rerank and query is not None:
+        if self.rerank and query is not None and self._reranker_fits():
             head = order[:RERANK_DEPTH]
             features = rerank_features(query, [self._texts[i] for i in rows[head]],
                                        [self._extra[i] for i in rows[head]], fused[head], dense[head], saturated[head])
@@ -417,6 +419,10 @@ class ClaimIndex:
                                  round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i],
                                  None if np.isnan(reranked[o]) else round(float(reranked[o]), 6)))
         return matches
+
+    def _reranker_fits(self) -> bool:
+        """The re-ranker's weights assume the dense scores of the model it learned with."""
+        return load_reranker()["meta"].get("model_id") == self._embedder().model_id
 
     def _set_search_params(self) -> None:
         import faiss

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from claimcluster import ClaimIndex, InputError, ModelMismatchError, StorageError, clean_social_text
 from claimcluster.cli import main
+from claimcluster.index import load_reranker
 
 from .conftest import unit_blobs
 
@@ -131,6 +132,13 @@ def test_reranker_changes_only_the_order(real_index, embedder):
     assert reranked[0].id == fused[0].id == "ru-deny"
     vector_query = real_index.search(embedder.encode(query), k=2)[0]  # no text: dense order, no re-ranker
     assert [m.rerank for m in vector_query] == [None, None]
+    meta = load_reranker()["meta"]
+    trained_with = meta["model_id"]
+    meta["model_id"] = "some-other-model@0000"  # weights learned with another model's dense scores: not applied
+    try:
+        assert [m.rerank for m in real_index.search(query, k=2)[0]] == [None, None]
+    finally:
+        meta["model_id"] = trained_with
 
 
 def test_reranker_training_reads_train_rows_only(tmp_path, embedder):
