@@ -28,6 +28,8 @@ bench: $(VENV)/.bench
 	$(PY) -m benchmarks.stsb --data benchmarks/data/stsb_test
 	$(PY) -m benchmarks.emergent --data benchmarks/data/emergent
 	$(PY) -m benchmarks.pairs --data benchmarks/data/mrpc
+	$(PY) -m benchmarks.stance --data benchmarks/data/emergent
+	$(PY) -m benchmarks.clef --data benchmarks/data/clef2020_checkthat_task2 --split dev
 	$(PY) -m benchmarks.scale
 
 clean:
