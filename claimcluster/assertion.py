@@ -32,7 +32,7 @@ import difflib
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -150,7 +150,7 @@ def _tokens(text: str) -> list[str]:
 
 def _terms(text: str) -> set[str]:
     """Words and adjacent word pairs of a text, lower-cased."""
-    words = _tokens(text)
+    words = _surface(text)[0]
     return set(words) | {f"{x} {y}" for x, y in zip(words, words[1:])}
 
 
@@ -231,8 +231,12 @@ class _Linear:
     classes: tuple[str, ...]
     meta: dict
 
+    def decision(self, X: np.ndarray) -> np.ndarray:
+        """Linear scores (n, n_coef) of the standardised features."""
+        return ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
+
     def proba(self, X: np.ndarray) -> np.ndarray:
-        z = ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
+        z = self.decision(X)
         if len(self.classes) == 2 and z.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-z[:, 0]))
             return np.column_stack([1 - p, p])
@@ -253,9 +257,7 @@ class _Linear:
     def fit(cls, X: np.ndarray, y: Sequence[str], *, C: float, meta: dict) -> "_Linear":
         from sklearn.linear_model import LogisticRegression
 
-        mean = X.mean(axis=0)
-        scale = X.std(axis=0)
-        scale[scale < 1e-9] = 1.0
+        mean, scale = _standardiser(X)
         model = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, list(y))
         return cls(mean, scale, model.coef_, model.intercept_, tuple(str(c) for c in model.classes_), meta)
 
@@ -298,6 +300,7 @@ class PairScorer:
 
     @classmethod
     def fit(cls, a, b, va, vb, labels, *, C: float = 1.0) -> "PairScorer":
+        from scipy import sparse
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -307,11 +310,11 @@ class PairScorer:
         for text in (*a, *b):
             counts.update(_terms(text))
         vocabulary = sorted(t for t, n in counts.items() if n >= cls.MIN_TERM_COUNT)
-        mean, scale = dense.mean(axis=0), dense.std(axis=0)
-        scale[scale < 1e-9] = 1.0
-        probe = cls(_Linear(mean, scale, np.zeros((1, dense.shape[1])), np.zeros(1), ("different", "same"), {}),
-                    vocabulary, np.zeros((2, len(vocabulary))))
-        X = probe._design(a, b, dense)
+        mean, scale = _standardiser(dense)
+        shared, one_sided = _term_indicators({t: i for i, t in enumerate(vocabulary)}, a, b)
+        # Standardised dense columns, then the binary term indicators at TERM_WEIGHT.
+        X = sparse.hstack([sparse.csr_matrix((dense - mean) / scale), cls.TERM_WEIGHT * shared,
+                           cls.TERM_WEIGHT * one_sided]).tocsr()
         model = LogisticRegression(C=C, max_iter=5000)
         folds = StratifiedKFold(5, shuffle=True, random_state=0)
         held_out = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
@@ -325,40 +328,13 @@ class PairScorer:
         term_coef = cls.TERM_WEIGHT * coef[n_dense:].reshape(2, len(vocabulary))
         return cls(linear, vocabulary, term_coef)
 
-    def _design(self, a, b, dense: np.ndarray):
-        """Training design matrix: standardised dense columns, then shared / one-sided term indicators."""
-        from scipy import sparse
-
-        shared, one_sided = self._term_indicators(a, b)
-        standardised = (dense - self.linear.mean) / self.linear.scale
-        return sparse.hstack([sparse.csr_matrix(standardised), self.TERM_WEIGHT * shared,
-                              self.TERM_WEIGHT * one_sided]).tocsr()
-
-    def _term_indicators(self, a, b):
-        from scipy import sparse
-
-        rows: dict[str, list[int]] = {"shared": [], "one": []}
-        cols: dict[str, list[int]] = {"shared": [], "one": []}
-        for row, (x, y) in enumerate(zip(a, b)):
-            tx, ty = _terms(x), _terms(y)
-            for kind, terms in (("shared", tx & ty), ("one", tx ^ ty)):
-                for term in terms:
-                    column = self.vocabulary.get(term)
-                    if column is not None:
-                        rows[kind].append(row)
-                        cols[kind].append(column)
-        shape = (len(a), len(self.vocabulary))
-        return tuple(sparse.csr_matrix((np.ones(len(rows[k])), (rows[k], cols[k])), shape=shape)
-                     for k in ("shared", "one"))
-
     def score(self, a: Sequence[str], b: Sequence[str], va: np.ndarray, vb: np.ndarray) -> np.ndarray:
         """Probability of "same assertion" for each pair, shape (n_pairs,)."""
         if len(a) == 0:
             return np.zeros(0)
-        dense = _dense_pair_features(a, b, va, vb)
-        z = ((dense - self.linear.mean) / self.linear.scale) @ self.linear.coef[0] + self.linear.intercept[0]
+        z = self.linear.decision(_dense_pair_features(a, b, va, vb))[:, 0]
         if self.vocabulary:
-            shared, one_sided = self._term_indicators(a, b)
+            shared, one_sided = _term_indicators(self.vocabulary, a, b)
             z = z + shared @ self.term_coef[0] + one_sided @ self.term_coef[1]
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -372,6 +348,33 @@ class PairScorer:
         """
         decision = self.score(a, b, va, vb) >= self.threshold
         return decision & ~assertion_conflicts(a, b) if rules else decision
+
+
+def _standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (constant columns get scale 1)."""
+    scale = X.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return X.mean(axis=0), scale
+
+
+def _term_indicators(vocabulary: Mapping[str, int], a: Sequence[str], b: Sequence[str]):
+    """Sparse (n_pairs, len(vocabulary)) indicators of the vocabulary terms both sentences of
+    a pair have, and of those only one of them has."""
+    from scipy import sparse
+
+    rows: dict[str, list[int]] = {"shared": [], "one": []}
+    cols: dict[str, list[int]] = {"shared": [], "one": []}
+    for row, (x, y) in enumerate(zip(a, b)):
+        tx, ty = _terms(x), _terms(y)
+        for kind, terms in (("shared", tx & ty), ("one", tx ^ ty)):
+            for term in terms:
+                column = vocabulary.get(term)
+                if column is not None:
+                    rows[kind].append(row)
+                    cols[kind].append(column)
+    shape = (len(a), len(vocabulary))
+    return tuple(sparse.csr_matrix((np.ones(len(rows[k])), (rows[k], cols[k])), shape=shape)
+                 for k in ("shared", "one"))
 
 
 def _negated(text: str) -> bool:

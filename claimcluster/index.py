@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from claimcluster.assertion import MODEL_DIR, overlap_features
 from claimcluster.embed import Embedder, validate_texts
 from claimcluster.errors import InputError, ModelMismatchError, StorageError
 
@@ -67,7 +68,6 @@ AUTO_MIN_DENSE = 0.60
 _CANDIDATES = 50
 # Fused candidates the re-ranker puts in order (what it was trained on).
 RERANK_DEPTH = 20
-MODEL_DIR = Path(__file__).resolve().parent / "models"
 
 _URL = re.compile(r"(https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+)")
 _SIGNATURE = re.compile(r"\s*[\u2014\u2013-]+\s*([^\u2014\u2013\n]*?)\s*\(@\w+\)\s*\w+ \d{1,2}, \d{4}\s*$")
@@ -110,8 +110,6 @@ class Match:
 def rerank_features(query: str, texts: Sequence[str], extras: Sequence[str], fused: np.ndarray,
                     dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
     """Features (n, 41) of a query's candidates, given in fused order, for the re-ranker."""
-    from claimcluster.assertion import overlap_features
-
     n = len(texts)
     base = np.column_stack([fused, dense, lexical, fused[0] - fused if n else fused, np.log1p(np.arange(n))])
     with_text = overlap_features([query] * n, list(texts))
