@@ -152,7 +152,24 @@ def assertion_level(rows: list[dict], all_rows: list[dict], X: np.ndarray, split
     return {"ari": scores(gold, labels, seconds)["ari"],
             "ari_claim_granularity_same_gold": scores(gold, claim_labels, 0)["ari"],
             "clusters": int(labels.max() + 1), "gold_groups": int(len(set(gold))),
-            "split_seconds": round(seconds, 2)}
+            "split_seconds": round(seconds, 2), "rules_on_gold_pairs": rules_on_gold_pairs(rows)}
+
+
+def rules_on_gold_pairs(rows: list[dict]) -> dict:
+    """How often each assertion rule fires on headline pairs of one claim: on pairs gold calls
+    the same assertion (both against or both not: false alarms) and on pairs where one denies."""
+    from claimcluster.assertion import assertion_rules
+
+    by_claim: dict[str, list[dict]] = {}
+    for r in rows:
+        by_claim.setdefault(r["claim_id"], []).append(r)
+    pairs = [(x, y) for group in by_claim.values() for i, x in enumerate(group) for y in group[i + 1 :]]
+    rules = assertion_rules([x["headline"] for x, _ in pairs], [y["headline"] for _, y in pairs])
+    same = np.array([(x["stance"] == "against") == (y["stance"] == "against") for x, y in pairs], dtype=bool)
+    out = {"same_assertion_pairs": int(same.sum()), "denial_pairs": int((~same).sum())}
+    for name, flags in rules.items():
+        out[name] = {"on_same_assertion": int((flags & same).sum()), "on_denial": int((flags & ~same).sum())}
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -6,8 +6,8 @@ The threshold is never chosen on the pairs it is scored on. ``--split train`` (o
 train rows only) reports 10-fold cross-validation over train rows; ``--split test`` chooses
 the threshold on all train rows and scores the test rows. Reported side by side:
 claimcluster's pair decision (PairScorer retrained inside every fold on that fold's training
-rows, its cut chosen there too, plus the assertion rules: different figures or opposite
-polarity are never the same assertion), the PairScorer model alone (MRPC's own notion of
+rows, its cut chosen there too, plus the assertion rules: different figures, opposite
+polarity or swapped roles are never the same assertion), the PairScorer model alone (MRPC's own notion of
 paraphrase, which often tolerates another figure), the embedding cosine alone, and a TF-IDF
 cosine (the lexical floor). Also reported: pairs
 scored per second by the shipped PairScorer on vectors already computed (the embedding
@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from benchmarks.common import emit, find_file, machine, read_jsonl
 from claimcluster import Embedder
-from claimcluster.assertion import PairScorer, assertion_conflicts, clear_overlap_cache
+from claimcluster.assertion import PairScorer, assertion_rules, clear_overlap_cache
 
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -69,11 +69,15 @@ def pair_scorer(first, second, va, vb, labels, n_train: int, has_test: bool) -> 
                                            rules=False)
         held_rows = np.arange(n_train)
     truth = labels[held_rows]
-    conflicts = assertion_conflicts([first[i] for i in held_rows], [second[i] for i in held_rows])
+    rules = assertion_rules([first[i] for i in held_rows], [second[i] for i in held_rows])
+    conflicts = rules["figures"] | rules["polarity"] | rules["roles"]
     out = {}
     for name, predicted in (("pair_scorer", model_says & ~conflicts), ("pair_scorer_model_only", model_says)):
         out[name] = {"accuracy": round(accuracy_score(truth, predicted), 4), "f1": round(f1_score(truth, predicted), 4)}
     out["pair_scorer"]["pairs_vetoed_by_rules"] = int(conflicts.sum())
+    # Each rule on its own (a pair can break several), and how many of its pairs MRPC calls paraphrases.
+    out["pair_scorer"]["vetoes_by_rule"] = {
+        name: {"pairs": int(flags.sum()), "mrpc_paraphrases": int(truth[flags].sum())} for name, flags in rules.items()}
     return out
 
 

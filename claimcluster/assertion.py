@@ -42,7 +42,8 @@ import numpy as np
 from claimcluster.segment import normalize_text
 
 __all__ = ["PairScorer", "StanceScorer", "pair_features", "overlap_features", "stance_features", "numbers",
-           "STANCES", "numbers_conflict", "assertion_conflicts", "stances_toward"]
+           "STANCES", "numbers_conflict", "roles_swapped", "assertion_rules", "assertion_conflicts",
+           "stances_toward", "relations_to"]
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 STANCES = ("repeats", "denies", "reports")
@@ -89,9 +90,20 @@ def numbers(text: str) -> set[float]:
     return found
 
 
+def _is_year(value: float) -> bool:
+    return value.is_integer() and 1900 <= value <= 2100
+
+
 def numbers_conflict(a: str, b: str) -> bool:
-    """Both texts state quantities and share none of them ("62 killed" vs "100 killed")."""
+    """Both texts state quantities and share none of them ("62 killed" vs "100 killed").
+
+    Years are dates, not the figure a claim is about: they are compared only when neither text
+    has any other number ("19 million in 2015" and "24 million in 2015" conflict; "19 million
+    in 2015" and "19 million this year" do not)."""
     na, nb = numbers(a), numbers(b)
+    qa, qb = {v for v in na if not _is_year(v)}, {v for v in nb if not _is_year(v)}
+    if qa or qb:
+        return bool(qa and qb and not (qa & qb))
     return bool(na and nb and not (na & nb))
 
 
@@ -381,11 +393,110 @@ def _negated(text: str) -> bool:
     return NEGATION.search(normalize_text(text)) is not None
 
 
+_ROLE_TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*|[,;:()]")
+_BE = frozenset("is are was were be been being get gets got gotten isn't aren't wasn't weren't".split())
+# Words between two names that make the relation symmetric ("met", "with", "and"), the names
+# parts of one noun phrase ("of", apposition) or the second name a place or a circumstance
+# ("beheaded in ISIS video"): no roles are read across them.
+_NO_ROLES = frozenset(
+    "with and & alongside between vs versus v against meet meets met meeting talk talks talked speak speaks spoke "
+    "call calls called marry marries married date dates dated tie ties tied draw draws drew play plays played "
+    "face faces faced of , ; : ( ) in on at from for into onto over after before during near inside outside "
+    "across through under about than as".split()
+)
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december".split()
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "d"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _agent_of(tokens: list[str], first: dict[str, int], x: str, y: str, names: set[str]):
+    """(verbs, agent) of the clause "x VERB y" / "y VERB x" / "y was VERBed by x" in tokens, or None."""
+    lo, hi = sorted((first[x], first[y]))
+    span = tokens[lo + 1 : hi]
+    if not span or len(span) > 5 or any(w in _NO_ROLES or w in names for w in span):
+        return None
+    if "by" in span:
+        before = span[: span.index("by")]
+        # Only "... was attacked by" / "... attacked by" right before the second name reads as passive.
+        if span[-1] != "by" or not any(w in _BE or w.endswith(("ed", "en")) for w in before):
+            return None
+        passive = True
+    else:
+        passive = False
+    verbs = [w for w in span if w not in _STOP and w not in _BE and not HEDGE.fullmatch(w)]
+    if not 1 <= len(verbs) <= 2 or any(w[0].isdigit() for w in verbs):
+        return None
+    earlier, later = (x, y) if first[x] < first[y] else (y, x)
+    return {_stem(w) for w in verbs}, later if passive else earlier
+
+
+def _entity_tokens(text: str, names: set[str]) -> list[str]:
+    """Lower-cased tokens with each run of consecutive ``names`` joined into one ("united states")."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in (t.lower() for t in _ROLE_TOKEN.findall(text)):
+        if token in names:
+            run.append(token)
+            continue
+        if run:
+            out.append(" ".join(run))
+            run = []
+        out.append(token)
+    if run:
+        out.append(" ".join(run))
+    return out
+
+
+def roles_swapped(a: str, b: str) -> bool:
+    """Both texts relate the same two names through the same verb, with actor and target
+    swapped: "Russia attacked Ukraine" vs "Ukraine attacked Russia" (or "Russia was attacked by
+    Ukraine"). A pattern over capitalised names, a short verb span and "by"-passives, not a
+    parse: it stays silent on anything longer or symmetric ("met", "with", "and")."""
+    a, b = normalize_text(a), normalize_text(b)
+    shared = (_names(a) & _names(b)) - _CALENDAR
+    if len(shared) < 2:
+        return False
+    tokens = [_entity_tokens(a, shared), _entity_tokens(b, shared)]
+    entities = sorted({t for t in tokens[0] if " " in t or t in shared} & set(tokens[1]))
+    firsts = []
+    for toks in tokens:
+        first: dict[str, int] = {}
+        for i, token in enumerate(toks):
+            if token in entities:
+                first.setdefault(token, i)
+        firsts.append(first)
+    blocked = set(entities)
+    for i, x in enumerate(entities):
+        for y in entities[i + 1 :]:
+            found = [_agent_of(toks, first, x, y, blocked) for toks, first in zip(tokens, firsts)]
+            if None not in found and found[0][0] & found[1][0] and found[0][1] != found[1][1]:
+                return True
+    return False
+
+
+def assertion_rules(a: Sequence[str], b: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each assertion rule's verdict per pair: ``figures`` (:func:`numbers_conflict`),
+    ``polarity`` (a negation or denial cue on one side only) and ``roles``
+    (:func:`roles_swapped`), as boolean arrays of shape (n_pairs,)."""
+    a, b = [normalize_text(x) for x in a], [normalize_text(y) for y in b]
+    return {"figures": np.array([numbers_conflict(x, y) for x, y in zip(a, b)], dtype=bool),
+            "polarity": np.array([_negated(x) != _negated(y) for x, y in zip(a, b)], dtype=bool),
+            "roles": np.array([roles_swapped(x, y) for x, y in zip(a, b)], dtype=bool)}
+
+
 def assertion_conflicts(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """True for each pair whose sentences state different figures (:func:`numbers_conflict`)
-    or opposite polarity (one carries a negation or denial cue, the other none)."""
-    return np.array([numbers_conflict(normalize_text(x), normalize_text(y)) or _negated(x) != _negated(y)
-                     for x, y in zip(a, b)], dtype=bool)
+    """True for each pair whose sentences state different figures, opposite polarity or the
+    same relation between two names with the roles swapped (any of :func:`assertion_rules`)."""
+    rules = assertion_rules(a, b)
+    return rules["figures"] | rules["polarity"] | rules["roles"]
 
 
 class StanceScorer:
@@ -439,6 +550,21 @@ def stances_toward(scorer, sentences: Sequence[str], vectors: np.ndarray, claim:
         return []
     return scorer.predict(list(sentences), [claim] * len(sentences), vectors,
                           np.repeat(np.asarray(claim_vector)[None, :], len(sentences), axis=0))
+
+
+def relations_to(text: str, vector: np.ndarray, claims: Sequence[str], claim_vectors: np.ndarray) -> list[dict]:
+    """How ``text`` relates to each of ``claims``: its ``stance`` toward the claim (repeats /
+    denies / reports, with ``stance_score``, from the shipped :class:`StanceScorer`) and the
+    ``conflicts`` between them (names of the :func:`assertion_rules` that fire)."""
+    if len(claims) == 0:
+        return []
+    texts = [text] * len(claims)
+    vectors = np.repeat(np.asarray(vector)[None, :], len(claims), axis=0)
+    stances = StanceScorer.load().predict(texts, list(claims), vectors, np.asarray(claim_vectors))
+    rules = assertion_rules(texts, claims)
+    return [{"stance": stance, "stance_score": round(p, 4),
+             "conflicts": tuple(name for name, flags in rules.items() if flags[j])}
+            for j, (stance, p) in enumerate(stances)]
 
 
 @lru_cache(maxsize=4)

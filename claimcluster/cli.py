@@ -146,13 +146,25 @@ def index_build(file, id_field, text_field, extra_text_field, out, factory, mode
     click.echo(f"indexed {len(built)} claims into {out} ({len(corpus.rejected)} skipped)", err=True)
 
 
+def _relation(m) -> str:
+    """"  repeats", "  denies (polarity)", ... for a match that was assessed, else ""."""
+    if m.stance is None:
+        return ""
+    return f"  {m.stance}" + (f" ({', '.join(m.conflicts)})" if m.conflicts else "")
+
+
 def _match_lines(query: str, matches) -> list[str]:
     lines = [f"query: {query}"]
     if not matches:
         lines.append("  no known claim")
     for m in matches:
-        lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}  {m.text}")
+        lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}{_relation(m)}  {m.text}")
     return lines
+
+
+_ASSESS = click.option("--assess/--no-assess", default=True, show_default=True,
+                       help="Give the query's stance toward each match and the assertion rules they break "
+                            "(other figures, opposite polarity, swapped roles).")
 
 
 @main.command()
@@ -165,7 +177,8 @@ def _match_lines(query: str, matches) -> list[str]:
               help="Drop matches scoring below this; 'auto' = calibrated no-match threshold, 'none' = keep all.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("--model", default=None, help="Model the index was built with (default: packaged MiniLM).")
-def match(directory, text, queries, text_field, k, min_score, as_json, model):
+@_ASSESS
+def match(directory, text, queries, text_field, k, min_score, as_json, model, assess):
     """Find which known claims TEXT (or each query in --queries) repeats.
 
     \b
@@ -190,12 +203,14 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model):
     else:
         texts = [text]
     loaded = ClaimIndex.load(directory, Embedder(model or DEFAULT_MODEL))
-    results = loaded.search(texts, k=k, min_score=floor)
+    results = loaded.search(texts, k=k, min_score=floor, assess=assess)
     for query, matches in zip(texts, results):
         if as_json:
             click.echo(json.dumps({"query": query, "matches": [
                 {"id": m.id, "text": m.text, "score": m.score, "rank": m.rank, "dense": m.dense,
-                 "lexical": m.lexical, "metadata": dict(m.metadata)} for m in matches]}, ensure_ascii=False))
+                 "lexical": m.lexical, "rerank": m.rerank, "metadata": dict(m.metadata),
+                 **({"stance": m.stance, "stance_score": m.stance_score, "conflicts": list(m.conflicts)}
+                    if assess else {})} for m in matches]}, ensure_ascii=False))
         else:
             click.echo("\n".join(_match_lines(query, matches)))
 
@@ -233,7 +248,7 @@ def _report_update(report) -> None:
 @_field_options
 @_cluster_options
 @click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
-              help="assertion: denials and other figures never join a claim and form claims of their own.")
+              help="assertion: denials, other figures and swapped roles never join a claim and form claims of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 def store_create(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes,
                  min_cluster_size, min_samples, min_cohesion, granularity, model):
@@ -279,7 +294,8 @@ def store_update(directory, paths, text_field, id_field, outlet_field, date_fiel
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
-def store_match(directory, text, k, as_json, model):
+@_ASSESS
+def store_match(directory, text, k, as_json, model, assess):
     """Which known claims of the store in DIRECTORY does TEXT repeat?
 
     \b
@@ -292,7 +308,7 @@ def store_match(directory, text, k, as_json, model):
     from claimcluster.embed import DEFAULT_MODEL, Embedder
     from claimcluster.store import ClaimStore
 
-    matches = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL)).match(text, k=k)[0]
+    matches = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL)).match(text, k=k, assess=assess)[0]
     if as_json:
         click.echo(json.dumps({"query": text, "matches": [asdict(m) for m in matches]}, ensure_ascii=False))
         return
@@ -300,7 +316,7 @@ def store_match(directory, text, k, as_json, model):
     if not matches:
         click.echo("  no known claim")
     for m in matches:
-        click.echo(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}): {m.representative}\n"
+        click.echo(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}){_relation(m)}: {m.representative}\n"
                    f"       via [{m.matched_doc_id}] {m.matched_text}")
 
 

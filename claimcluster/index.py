@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import MODEL_DIR, overlap_features
+from claimcluster.assertion import MODEL_DIR, overlap_features, relations_to
 from claimcluster.embed import Embedder, validate_texts
 from claimcluster.errors import InputError, ModelMismatchError, StorageError
 
@@ -105,6 +105,13 @@ class Match:
     lexical: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
     rerank: float | None = None
+    stance: str | None = None
+    """With ``search(..., assess=True)``: the query's stance toward the claim (repeats / denies /
+    reports)."""
+    stance_score: float | None = None
+    conflicts: tuple[str, ...] = ()
+    """With ``assess=True``: the assertion rules the query and the claim break ("figures",
+    "polarity", "roles"; see :func:`claimcluster.assertion.assertion_rules`)."""
 
 
 def rerank_features(query: str, texts: Sequence[str], extras: Sequence[str], fused: np.ndarray,
@@ -335,6 +342,7 @@ class ClaimIndex:
         *,
         min_score: float | Literal["auto"] | None = None,
         clean: bool = True,
+        assess: bool = False,
     ) -> list[list[Match]]:
         """Rank known claims for each query, best first.
 
@@ -349,6 +357,11 @@ class ClaimIndex:
             empty list then means "no known claim".
         clean : bool, default=True
             Apply :func:`clean_social_text` to queries first.
+        assess : bool, default=False
+            For text queries, also say how each match relates to the query: the query's
+            ``stance`` toward the claim and the assertion rules the pair breaks (``conflicts``).
+            A query that denies a claim or gives another figure still matches it (it is about
+            that claim); these fields say so.
 
         Returns
         -------
@@ -374,9 +387,10 @@ class ClaimIndex:
                 return [[] for _ in prepared]
             if vectors.shape[1] != self._vectors.shape[1]:
                 raise InputError(f"query vectors have dimension {vectors.shape[1]}, the index {self._vectors.shape[1]}")
-            return [self._rank(q, v, k, min_score) for q, v in zip(prepared, vectors)]
+            return [self._rank(q, v, k, min_score, assess) for q, v in zip(prepared, vectors)]
 
-    def _rank(self, query: str | None, vector: np.ndarray, k: int, floor: float | str | None) -> list[Match]:
+    def _rank(self, query: str | None, vector: np.ndarray, k: int, floor: float | str | None,
+              assess: bool = False) -> list[Match]:
         n = len(self._ids)
         depth = min(n, max(_CANDIDATES, k))
         self._set_search_params()
@@ -411,11 +425,14 @@ class ClaimIndex:
             passing = (fused >= AUTO_MIN_SCORE) | (dense >= AUTO_MIN_DENSE)
         else:
             passing = np.ones(len(rows), dtype=bool) if floor is None else fused >= floor
-        for rank, o in enumerate(order[passing[order]], start=1):
-            i = int(rows[o])
+        order = order[passing[order]]
+        kept = [int(rows[o]) for o in order]
+        relations = (relations_to(query, vector, [self._texts[i] for i in kept], self._vectors[kept])
+                     if assess and query is not None else [{}] * len(kept))
+        for rank, (o, i, relation) in enumerate(zip(order, kept, relations), start=1):
             matches.append(Match(self._ids[i], self._texts[i], round(float(fused[o]), 6), rank,
                                  round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i],
-                                 None if np.isnan(reranked[o]) else round(float(reranked[o]), 6)))
+                                 None if np.isnan(reranked[o]) else round(float(reranked[o]), 6), **relation))
         return matches
 
     def _reranker_fits(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, numbers_conflict, stances_toward
+from claimcluster.assertion import StanceScorer, numbers_conflict, roles_swapped, stances_toward
 from claimcluster.claims import ClaimSet, build_claims, medoid
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -62,7 +62,8 @@ def cluster_documents(
         "claim" (Emergent's sense) keeps a claim and its denials together, each member
         labelled with its stance toward the representative (repeats / denies / reports).
         "assertion" splits off, as claims of their own, the members that deny the
-        representative and those that state other figures than it (62 vs 100 killed).
+        representative, those that state other figures than it (62 vs 100 killed) and those
+        that swap who did what to whom ("Israel accused Hamas" / "Hamas accused Israel").
     rules, min_words, max_chars
         Sentence filtering; see :func:`claimcluster.segment.segment_documents`.
     show_progress_bar : bool or None
@@ -118,11 +119,13 @@ def cluster_documents(
 
 def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,
                      *, min_size: int = 2) -> np.ndarray:
-    """Split each claim into the assertion of its representative, its denials, and other figures.
+    """Split each claim into the assertion of its representative, its denials, other figures
+    and swapped roles.
 
     Members whose stance toward the claim's medoid is "denies" form one new claim; members that
-    state quantities and share none with the medoid form another. A split-off group smaller
-    than ``min_size`` becomes unclustered. Labels come back canonical.
+    state quantities and share none with the medoid form another; members that relate the same
+    two names as the medoid with actor and target swapped (:func:`roles_swapped`) a third. A
+    split-off group smaller than ``min_size`` becomes unclustered. Labels come back canonical.
     """
     out = labels.copy()
     next_label = int(labels.max()) + 1 if len(labels) else 0
@@ -132,7 +135,9 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
         stances = stances_toward(scorer, [texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep])
         denies = [i for i, (stance, _) in zip(rows, stances) if stance == "denies" and i != rep]
         figures = [i for i in rows if i != rep and i not in denies and numbers_conflict(texts[i], texts[rep])]
-        for group in (denies, figures):
+        taken = {rep, *denies, *figures}
+        swapped = [i for i in rows if i not in taken and roles_swapped(texts[i], texts[rep])]
+        for group in (denies, figures, swapped):
             if not group:
                 continue
             if len(group) >= min_size and len(rows) - len(group) >= 1:

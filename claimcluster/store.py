@@ -50,7 +50,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, numbers_conflict, stances_toward
+from claimcluster.assertion import StanceScorer, numbers_conflict, relations_to, roles_swapped, stances_toward
 from claimcluster.claims import Claim, ClaimSet, Member, member_of
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -87,6 +87,11 @@ class ClaimMatch:
     representative: str
     matched_text: str
     matched_doc_id: str
+    stance: str | None = None
+    """With ``match(..., assess=True)``: the query's stance toward the representative."""
+    stance_score: float | None = None
+    conflicts: tuple[str, ...] = ()
+    """With ``assess=True``: assertion rules the query and the representative break."""
 
 
 @dataclass
@@ -161,9 +166,10 @@ class ClaimStore:
     ) -> "ClaimStore":
         """Cluster ``documents`` and write a new store at ``path`` (which must not hold one).
 
-        ``granularity="assertion"`` keeps denials and other figures out of a claim: new claims
-        are split as :func:`claimcluster.pipeline.split_assertions` does, and a new sentence that
-        denies a claim's representative or states other figures does not join it.
+        ``granularity="assertion"`` keeps denials, other figures and swapped roles out of a claim:
+        new claims are split as :func:`claimcluster.pipeline.split_assertions` does, and a new
+        sentence that denies a claim's representative, states other figures or swaps its roles
+        does not join it.
         """
         if granularity not in ("claim", "assertion"):
             raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
@@ -307,11 +313,12 @@ class ClaimStore:
         return assigned, cores
 
     def _same_assertion(self, text: str, vector: np.ndarray, claim_id: int) -> bool:
-        """Neither a denial of the claim's representative nor a statement of other figures."""
+        """Neither a denial of the claim's representative, nor a statement of other figures, nor
+        the same relation between two names with the roles swapped."""
         rep = self._claims[claim_id]["representative"]
         rep_text = self._sentences[rep]["norm"]
         (stance, _), = stances_toward(StanceScorer.load(), [text], vector[None, :], rep_text, self._vectors[rep])
-        return stance != "denies" and not numbers_conflict(text, rep_text)
+        return stance != "denies" and not numbers_conflict(text, rep_text) and not roles_swapped(text, rep_text)
 
     def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
         pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]
@@ -434,11 +441,15 @@ class ClaimStore:
         return {"first_seen": line[0]["when"], "last_seen": line[-1]["when"], "first_outlet": line[0]["outlet"],
                 "outlets": sorted({e["outlet"] for e in line})}
 
-    def match(self, texts: str | Sequence[str], k: int = 5, *,
-              min_score: float | Literal["auto"] | None = "auto") -> list[list[ClaimMatch]]:
+    def match(self, texts: str | Sequence[str], k: int = 5, *, min_score: float | Literal["auto"] | None = "auto",
+              assess: bool = False) -> list[list[ClaimMatch]]:
         """Which known claims does each text repeat? Scored as :class:`ClaimIndex` scores sentences,
         each claim ranked by the fused score of its best-matching member (the index's re-ranker,
-        which orders distinct claims and not the members of one, is not used here)."""
+        which orders distinct claims and not the members of one, is not used here).
+
+        ``assess=True`` also gives each match the text's stance toward the claim's
+        representative (repeats / denies / reports) and the assertion rules the two break
+        ("figures", "polarity", "roles"): a denial matches the claim it denies, and says so."""
         from claimcluster.index import ClaimIndex
 
         if self._matcher is None:
@@ -448,8 +459,9 @@ class ClaimStore:
                 matcher.add([self._sentences[r]["norm"] for r in rows], ids=[str(r) for r in rows],
                             vectors=self._vectors[rows])
             self._matcher = matcher
+        queries = [texts] if isinstance(texts, str) else list(texts)
         out = []
-        for matches in self._matcher.search(texts, k=max(50, k * 10), min_score=min_score):
+        for query, matches in zip(queries, self._matcher.search(queries, k=max(50, k * 10), min_score=min_score)):
             best: dict[int, tuple[float, int]] = {}
             for m in matches:
                 row = int(m.id)
@@ -457,10 +469,15 @@ class ClaimStore:
                 if cid not in best or m.score > best[cid][0]:
                     best[cid] = (m.score, row)
             ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
-            out.append([ClaimMatch(claim_id=cid, score=score, rank=rank,
-                                   representative=self._sentences[self._claims[cid]["representative"]]["text"],
-                                   matched_text=self._sentences[row]["text"], matched_doc_id=self._sentences[row]["doc_id"])
-                        for rank, (cid, (score, row)) in enumerate(ranked, start=1)])
+            reps = [self._claims[cid]["representative"] for cid, _ in ranked]
+            relations = [{}] * len(ranked)
+            if assess:
+                relations = relations_to(query, self.embedder.encode([query])[0],
+                                         [self._sentences[r]["norm"] for r in reps], self._vectors[reps])
+            out.append([ClaimMatch(claim_id=cid, score=score, rank=rank, representative=self._sentences[rep]["text"],
+                                   matched_text=self._sentences[row]["text"],
+                                   matched_doc_id=self._sentences[row]["doc_id"], **relation)
+                        for rank, ((cid, (score, row)), rep, relation) in enumerate(zip(ranked, reps, relations), 1)])
         return out
 
     def __repr__(self) -> str:

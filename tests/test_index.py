@@ -118,6 +118,23 @@ def test_real_paraphrases_match_and_unrelated_text_does_not(real_index):
     assert all(a.rerank >= b.rerank for ms in results for a, b in zip(ms, ms[1:]))
 
 
+def test_assess_says_how_a_match_relates_to_the_query(real_index, embedder):
+    queries = ["Russian servicemen were killed in Syria.",   # what the claim ru-deny denies
+               "Russia's Defense Ministry denied that Russian servicemen were killed in Syria.",
+               "BMO forecasts 24 million Apple Watch sales in 2015.",
+               "Russia said it informed the Pentagon before the strike and no Russian personnel were there."]
+    found = [ms[0] for ms in real_index.search(queries, k=1, assess=True)]
+    assert [m.id for m in found] == ["ru-deny", "ru-deny", "bmo", "pentagon"]
+    assert found[0].stance == "denies" and found[0].conflicts == ("polarity",)
+    assert found[1].stance == "repeats" and found[1].conflicts == ()
+    assert found[2].conflicts == ("figures",)
+    assert found[3].conflicts == ("roles",)
+    assert all(0 < m.stance_score <= 1 for m in found)
+    # Off by default, and vector queries have no text to assess.
+    assert real_index.search(queries[0], k=1)[0][0].stance is None
+    assert real_index.search(embedder.encode(queries[:1]), k=1, assess=True)[0][0].conflicts == ()
+
+
 def test_reranker_changes_only_the_order(real_index, embedder):
     query = ["Moscow denies reports that its soldiers died in Syria"]
     reranked = real_index.search(query, k=5)[0]
@@ -239,6 +256,11 @@ def test_cli_index_build_and_match(tmp_path):
     hit = runner.invoke(main, ["match", str(tmp_path / "ix"), "Moscow denied Russian soldiers died in Syria", "--json"])
     assert hit.exit_code == 0, hit.output
     assert json.loads(hit.output)["matches"][0]["id"] == "ru-deny"
+    assert json.loads(hit.output)["matches"][0]["stance"] == "repeats"
+    denial = runner.invoke(main, ["match", str(tmp_path / "ix"), "Russian servicemen were killed in Syria", "-k", "1"])
+    assert "[ru-deny]" in denial.output and "denies (polarity)" in denial.output
+    plain = runner.invoke(main, ["match", str(tmp_path / "ix"), "Russian servicemen were killed in Syria", "--no-assess"])
+    assert "[ru-deny]" in plain.output and "denies" not in plain.output.split("\n", 1)[1]
     miss = runner.invoke(main, ["match", str(tmp_path / "ix"), "Preheat the oven and grease the tin."])
     assert "no known claim" in miss.output
     queries = tmp_path / "q.jsonl"

@@ -99,6 +99,16 @@ def test_match_finds_the_claim(four_then_five):
     assert top and "no Russian personnel were there" in store.claim(top[0].claim_id).representative.text + " ".join(
         m.text for m in store.claim(top[0].claim_id).members)
     assert store.match("Preheat the oven and grease the baking tin.", k=3)[0] == []
+    assert top[0].stance is None
+    assessed = store.match("The Pentagon said it told the Russians in advance and no Russian personnel were there",
+                           k=3, assess=True)[0]
+    assert [m.claim_id for m in assessed] == [m.claim_id for m in top]
+    assert assessed[0].stance == "repeats" and assessed[0].conflicts == ()
+    # Against a claim that is itself a denial ("no Russian personnel were there"), affirming denies it.
+    denial = store.match("The Pentagon said it told the Russians in advance and Russian personnel were there", k=3,
+                         assess=True)[0]
+    assert denial[0].claim_id == top[0].claim_id, denial
+    assert denial[0].stance == "denies" and denial[0].conflicts == ("polarity",)
 
 
 def test_duplicate_documents_are_refused(four_then_five, docs):
@@ -217,7 +227,7 @@ def test_cli_store_flow(docs, tmp_path):
     assert updated.exit_code == 0 and "joined" in updated.output
     matched = runner.invoke(main, ["store", "match", target, "no Russian personnel were there, the Pentagon said",
                                    "--json"])
-    assert matched.exit_code == 0 and json.loads(matched.output)["matches"]
+    assert matched.exit_code == 0 and json.loads(matched.output)["matches"][0]["stance"] == "repeats"
     shown = runner.invoke(main, ["store", "show", target, "--claim", "1"])
     assert shown.exit_code == 0 and "first seen batch 0" in shown.output
     listing = runner.invoke(main, ["store", "show", target, "--format", "json"])
@@ -235,3 +245,23 @@ def test_assertion_store_keeps_denials_out_of_claims(docs, embedder, tmp_path):
             assert m.stance != "denies", (rep, m.text)
     with pytest.raises(InputError, match="granularity must be"):
         ClaimStore.create(tmp_path / "bad", docs[:1], embedder=embedder, granularity="topic")
+
+
+def test_assertion_store_keeps_swapped_roles_out(embedder, tmp_path):
+    from claimcluster import Document
+
+    known = ["Israel accused Hamas of breaking the ceasefire in Gaza on Sunday.",
+             "Israel accused Hamas of breaking the Gaza ceasefire, officials said on Sunday.",
+             "Officials said Israel accused Hamas of breaking the ceasefire in Gaza on Sunday.",
+             "Israel blamed Hamas for violating the ceasefire in Gaza.",
+             "Apple will sell 19 million Apple Watches this year, an analyst says.",
+             "An analyst says Apple will sell 19 million Apple Watches in 2015."]
+    docs = [Document(f"d{i}", text, outlet=f"Outlet {i}") for i, text in enumerate(known)]
+    swapped = [Document("new", "Hamas accused Israel of breaking the ceasefire in Gaza on Sunday.", outlet="Outlet 9")]
+    joined = {}
+    for granularity in ("claim", "assertion"):
+        store = ClaimStore.create(tmp_path / granularity, docs, embedder=embedder, granularity=granularity, **SETTINGS)
+        assert len(store.claims()) == 2
+        joined[granularity] = store.update(swapped).joined
+    assert joined["claim"], "close enough to join by similarity alone"
+    assert not joined["assertion"]
