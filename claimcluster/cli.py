@@ -248,7 +248,8 @@ def _report_update(report) -> None:
 @_field_options
 @_cluster_options
 @click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
-              help="assertion: denials, other figures and swapped roles never join a claim and form claims of their own.")
+              help="assertion: denials, other figures and swapped roles never join a claim and form claims "
+                   "of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 def store_create(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes,
                  min_cluster_size, min_samples, min_cohesion, granularity, model):

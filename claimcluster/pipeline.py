@@ -134,8 +134,9 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
         rep = rows[medoid(vectors[rows])]
         stances = stances_toward(scorer, [texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep])
         denies = [i for i, (stance, _) in zip(rows, stances) if stance == "denies" and i != rep]
-        figures = [i for i in rows if i != rep and i not in denies and numbers_conflict(texts[i], texts[rep])]
-        taken = {rep, *denies, *figures}
+        taken = {rep, *denies}
+        figures = [i for i in rows if i not in taken and numbers_conflict(texts[i], texts[rep])]
+        taken.update(figures)
         swapped = [i for i in rows if i not in taken and roles_swapped(texts[i], texts[rep])]
         for group in (denies, figures, swapped):
             if not group:
