@@ -421,30 +421,33 @@ def _agent_of(tokens: list[str], first: dict[str, int], x: str, y: str, names: s
     """(verbs, agent) of the clause "x VERB y" / "y VERB x" / "y was VERBed by x" in tokens, or None."""
     lo, hi = sorted((first[x], first[y]))
     span = tokens[lo + 1 : hi]
-    if not span or len(span) > 5 or any(w in _NO_ROLES or w in names for w in span):
+    low = [w.lower() for w in span]
+    if not span or len(span) > 5 or any(w in _NO_ROLES or w in names for w in low):
         return None
-    if "by" in span:
-        before = span[: span.index("by")]
+    if "by" in low:
+        before = low[: low.index("by")]
         # Only "... was attacked by" / "... attacked by" right before the second name reads as passive.
-        if span[-1] != "by" or not any(w in _BE or w.endswith(("ed", "en")) for w in before):
+        if low[-1] != "by" or not any(w in _BE or w.endswith(("ed", "en")) for w in before):
             return None
         passive = True
     else:
         passive = False
-    verbs = [w for w in span if w not in _STOP and w not in _BE and not HEDGE.fullmatch(w)]
+    verbs = [w for w in span if w.lower() not in _STOP and w.lower() not in _BE and not HEDGE.fullmatch(w)]
     if not 1 <= len(verbs) <= 2 or any(w[0].isdigit() for w in verbs):
         return None
     earlier, later = (x, y) if first[x] < first[y] else (y, x)
-    return {_stem(w) for w in verbs}, later if passive else earlier
+    # Stem -> written in lower case: in Title Case headlines capitalised nouns pass for names.
+    return {_stem(w.lower()): w.islower() for w in verbs}, later if passive else earlier
 
 
 def _entity_tokens(text: str, names: set[str]) -> list[str]:
-    """Lower-cased tokens with each run of consecutive ``names`` joined into one ("united states")."""
+    """Tokens (lower-cased, except words that are not names) with possessive 's dropped and each run
+    of consecutive ``names`` joined into one ("united states")."""
     out: list[str] = []
     run: list[str] = []
-    for token in (t.lower() for t in _ROLE_TOKEN.findall(text)):
-        if token in names:
-            run.append(token)
+    for token in (t.removesuffix("'s") for t in _ROLE_TOKEN.findall(text)):
+        if token.lower() in names:
+            run.append(token.lower())
             continue
         if run:
             out.append(" ".join(run))
@@ -458,8 +461,10 @@ def _entity_tokens(text: str, names: set[str]) -> list[str]:
 def roles_swapped(a: str, b: str) -> bool:
     """Both texts relate the same two names through the same verb, with actor and target
     swapped: "Russia attacked Ukraine" vs "Ukraine attacked Russia" (or "Russia was attacked by
-    Ukraine"). A pattern over capitalised names, a short verb span and "by"-passives, not a
-    parse: it stays silent on anything longer or symmetric ("met", "with", "and")."""
+    Ukraine"). A pattern over capitalised names (possessive 's dropped), a short verb span and
+    "by"-passives, not a parse: it stays silent on anything longer or symmetric ("met", "with",
+    "and"), and when the shared verb is capitalised in both texts (Title Case headlines, where
+    capitalised nouns pass for names)."""
     a, b = normalize_text(a), normalize_text(b)
     shared = (_names(a) & _names(b)) - _CALENDAR
     if len(shared) < 2:
@@ -477,7 +482,10 @@ def roles_swapped(a: str, b: str) -> bool:
     for i, x in enumerate(entities):
         for y in entities[i + 1 :]:
             found = [_agent_of(toks, first, x, y, blocked) for toks, first in zip(tokens, firsts)]
-            if None not in found and found[0][0] & found[1][0] and found[0][1] != found[1][1]:
+            if None in found or found[0][1] == found[1][1]:
+                continue
+            (verbs_a, _), (verbs_b, _) = found
+            if any(verbs_a[v] or verbs_b[v] for v in verbs_a.keys() & verbs_b.keys()):
                 return True
     return False
 

@@ -105,6 +105,11 @@ def test_actor_swap_is_seen_by_the_name_features(embedder):
      "There were no Russian military personnel in the area, the Russian Defense Ministry said.", False),
     ("Mattis said the United States informed Russia before the strike.",
      "Mattis said Russia informed the United States before the strike.", True),
+    ("Israel's military accused Hamas of breaking the truce.", "Hamas accused Israel's military of breaking it.", True),
+    ("Russia Attacks Ukraine", "Ukraine attacks Russia overnight", True),
+    # Both in Title Case: capitalised nouns look like names, so no roles are read (Emergent headlines).
+    ("Here Are Microsoft's New Robot Security Guards",
+     "Knightscope Security Robots Are Keeping Microsoft Campuses Safe", False),
 ])
 def test_roles_swapped_reads_actor_and_target(a, b, swapped):
     assert roles_swapped(a, b) is swapped
