@@ -100,7 +100,7 @@ def test_actor_swap_is_seen_by_the_name_features(embedder):
     ("Obama met Putin in Geneva.", "Putin met Obama in Geneva.", False),  # symmetric relation
     ("Apple signed a deal with Samsung.", "Samsung signed a deal with Apple.", False),
     ("Microsoft Trying To Buy Mojang, Creators Of Minecraft", "Microsoft to buy Minecraft creator Mojang", False),
-    # Seed sentences: a report and its attribution in another order are not a swap.
+    # Seed-derived sentences: a report with its attribution moved is not a swap; a swapped relation is.
     ("The Russian Defense Ministry said there were no Russian military personnel in the area.",
      "There were no Russian military personnel in the area, the Russian Defense Ministry said.", False),
     ("Mattis said the United States informed Russia before the strike.",
