@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from benchmarks.common import emit, find_file, machine, read_jsonl
 from claimcluster import Embedder
-from claimcluster.assertion import PairScorer, assertion_rules, clear_overlap_cache
+from claimcluster.assertion import PairScorer, any_conflict, assertion_rules, clear_overlap_cache
 
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -70,7 +70,7 @@ def pair_scorer(first, second, va, vb, labels, n_train: int, has_test: bool) -> 
         held_rows = np.arange(n_train)
     truth = labels[held_rows]
     rules = assertion_rules([first[i] for i in held_rows], [second[i] for i in held_rows])
-    conflicts = rules["figures"] | rules["polarity"] | rules["roles"]
+    conflicts = any_conflict(rules)
     out = {}
     for name, predicted in (("pair_scorer", model_says & ~conflicts), ("pair_scorer_model_only", model_says)):
         out[name] = {"accuracy": round(accuracy_score(truth, predicted), 4), "f1": round(f1_score(truth, predicted), 4)}

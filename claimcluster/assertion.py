@@ -43,7 +43,7 @@ from claimcluster.segment import normalize_text
 
 __all__ = ["PairScorer", "StanceScorer", "pair_features", "overlap_features", "stance_features", "numbers",
            "STANCES", "numbers_conflict", "roles_swapped", "assertion_rules", "assertion_conflicts",
-           "stances_toward", "relations_to"]
+           "any_conflict", "stances_toward", "relations_to"]
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 STANCES = ("repeats", "denies", "reports")
@@ -503,8 +503,12 @@ def assertion_rules(a: Sequence[str], b: Sequence[str]) -> dict[str, np.ndarray]
 def assertion_conflicts(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
     """True for each pair whose sentences state different figures, opposite polarity or the
     same relation between two names with the roles swapped (any of :func:`assertion_rules`)."""
-    rules = assertion_rules(a, b)
-    return rules["figures"] | rules["polarity"] | rules["roles"]
+    return any_conflict(assertion_rules(a, b))
+
+
+def any_conflict(rules: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Pairs that break at least one of the rules :func:`assertion_rules` returned."""
+    return np.logical_or.reduce(list(rules.values()))
 
 
 class StanceScorer:

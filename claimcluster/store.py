@@ -460,8 +460,11 @@ class ClaimStore:
                             vectors=self._vectors[rows])
             self._matcher = matcher
         queries = [texts] if isinstance(texts, str) else list(texts)
+        found = self._matcher.search(queries, k=max(50, k * 10), min_score=min_score)
+        # The matcher embeds the queries too but returns no vectors: one batch here for the stances.
+        query_vectors = self.embedder.encode(queries) if assess and queries else None
         out = []
-        for query, matches in zip(queries, self._matcher.search(queries, k=max(50, k * 10), min_score=min_score)):
+        for q, (query, matches) in enumerate(zip(queries, found)):
             best: dict[int, tuple[float, int]] = {}
             for m in matches:
                 row = int(m.id)
@@ -472,8 +475,8 @@ class ClaimStore:
             reps = [self._claims[cid]["representative"] for cid, _ in ranked]
             relations = [{}] * len(ranked)
             if assess:
-                relations = relations_to(query, self.embedder.encode([query])[0],
-                                         [self._sentences[r]["norm"] for r in reps], self._vectors[reps])
+                relations = relations_to(query, query_vectors[q], [self._sentences[r]["norm"] for r in reps],
+                                         self._vectors[reps])
             out.append([ClaimMatch(claim_id=cid, score=score, rank=rank, representative=self._sentences[rep]["text"],
                                    matched_text=self._sentences[row]["text"],
                                    matched_doc_id=self._sentences[row]["doc_id"], **relation)
