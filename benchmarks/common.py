@@ -27,6 +27,32 @@ def find_file(data: Path, name: str) -> Path:
     sys.exit(f"no {name} in {data}")
 
 
+SPLITS = ("dev", "test", "train", "all")
+SPLIT_HELP = ("dev: the fixed dev partition of the train rows (claimcluster.training.data; what settings were "
+              "chosen on); test: rows of the official test split; train: the train partition, which the shipped "
+              "models learned from (in-sample); all: every row")
+
+
+def partition(rows: list[dict], split: str, key) -> list[dict]:
+    """The rows of ``split`` (see SPLIT_HELP); ``key(row)`` is the row's dev-partition key."""
+    from claimcluster.training.data import in_dev
+
+    if split == "all":
+        return rows
+    if split == "test":
+        return [r for r in rows if r.get("split") == "test"]
+    train = [r for r in rows if r.get("split", "train") == "train"]
+    return [r for r in train if in_dev(key(r)) == (split == "dev")]
+
+
+def add_model_option(parser) -> None:
+    from claimcluster import BASE_MODEL, DEFAULT_MODEL
+
+    parser.add_argument("--models", nargs="+", default=[DEFAULT_MODEL, BASE_MODEL],
+                        help="embedding models scored side by side (default: the claim-tuned default and the "
+                             "plain base model)")
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
 

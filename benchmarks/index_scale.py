@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
         runs[name] = {"build_seconds": round(build_seconds, 1),
                       "index_mb": round(faiss.serialize_index(index).nbytes / 2**20),
                       "queries_per_s": round(len(queries) / seconds), "recall@10": round(recall, 4)}
-    result = {"base": len(base), "queries": len(queries), "dimension": base.shape[1], "threads": faiss.omp_get_max_threads(),
-              "runs": runs, "machine": machine()}
+    result = {"base": len(base), "queries": len(queries), "dimension": base.shape[1],
+              "threads": faiss.omp_get_max_threads(), "runs": runs, "machine": machine()}
     if args.json:
         emit(result, True)
     else:

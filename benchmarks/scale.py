@@ -72,8 +72,7 @@ def run_one(data: Path, n: int, method: str) -> dict:
     out = {"n": n, "method": method, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb()),
            "clusters": int(labels.max() + 1), "noise_share": round(float((labels < 0).mean()), 3)}
     if method == "claimcluster+assertion":
-        from claimcluster.assertion import StanceScorer
-        from claimcluster.pipeline import split_assertions
+        from claimcluster.assertion import StanceScorer, split_assertions
 
         start = time.perf_counter()
         split_assertions(texts, X, labels, StanceScorer.load())

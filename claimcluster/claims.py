@@ -6,18 +6,20 @@ plain dicts / JSON, a pandas DataFrame (one row per sentence) and Parquet.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from claimcluster.assertion import stances_toward
-from claimcluster.cluster import NOISE, mean_pairwise_similarity
+from claimcluster.assertion import StanceScorer, relate
+from claimcluster.cluster import NOISE, mean_pairwise_similarity, medoid
 from claimcluster.documents import Rejection, Sentence
 
-__all__ = ["Member", "Claim", "ClaimSet", "build_claims", "member_of", "medoid"]
+__all__ = ["Member", "Claim", "ClaimSet"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ class ClaimSet:
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 2) -> str:
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
         if path is not None:
-            from claimcluster.files import atomic_write_text
+            from claimcluster._files import atomic_write_text
 
             atomic_write_text(path, text + "\n")
         return text
@@ -172,19 +174,36 @@ class ClaimSet:
         return pd.DataFrame(rows, columns=columns)
 
     def to_parquet(self, path: str | os.PathLike) -> None:
-        from claimcluster.files import atomic_write_bytes
-
-        import io
+        from claimcluster._files import atomic_write_bytes
 
         buffer = io.BytesIO()
         self.to_dataframe().to_parquet(buffer, index=False)
         atomic_write_bytes(path, buffer.getvalue())
 
 
-def medoid(block: np.ndarray) -> int:
-    """Row of ``block`` (unit vectors) with the largest total similarity to the others; ties to the first."""
-    centrality = block.astype(np.float64) @ block.sum(axis=0, dtype=np.float64)
-    return int(np.flatnonzero(centrality >= centrality.max() - 1e-9)[0])
+def spread_order(claim: Claim) -> tuple:
+    """Sort key of claims: most outlets first, then most documents, size, id."""
+    return (-len(claim.outlets), -len(claim.doc_ids), -claim.size, claim.id)
+
+
+def assemble_claim(claim_id: int, sentences: Sequence[Sentence], vectors: np.ndarray, representative: int,
+                   probabilities: Sequence[float], scorer: StanceScorer | None) -> Claim:
+    """One claim from its member sentences, their unit vectors and the position of its
+    representative among them: members in document order with their similarity and stance
+    toward the representative (which repeats itself), and the claim's cohesion. The one way a
+    claim is put together, for the pipeline and the store alike."""
+    order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
+    block = vectors.astype(np.float64)
+    similarity = block @ block[representative]
+    stances: list[tuple[str | None, float | None]] = [(None, None)] * len(sentences)
+    if scorer is not None:
+        relations = relate([s.norm for s in sentences], vectors, sentences[representative].norm,
+                           vectors[representative], scorer, rules=False)
+        stances = [(r.stance, r.stance_score) for r in relations]
+        stances[representative] = ("repeats", 1.0)
+    members = {i: member_of(sentences[i], float(similarity[i]), probabilities[i], *stances[i]) for i in order}
+    cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(sentences)))
+    return Claim(claim_id, members[representative], tuple(members[i] for i in order), cohesion)
 
 
 def build_claims(
@@ -192,28 +211,18 @@ def build_claims(
     vectors: np.ndarray,
     labels: np.ndarray,
     probabilities: np.ndarray,
-    stance_scorer=None,
+    stance_scorer: StanceScorer | None = None,
 ) -> tuple[list[Claim], list[Member]]:
-    """Claims from clustered sentences: medoid representative, similarities, cohesion, stance."""
+    """Claims from clustered sentences (the medoid of each is its representative), and the
+    sentences in no claim, both in document order."""
     order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
     unclustered = [member_of(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
     claims = []
     for label in range(int(labels.max()) + 1 if len(labels) else 0):
-        rows = [i for i in order if labels[i] == label]
-        block = vectors[rows].astype(np.float64)
-        rep_pos = medoid(block)
-        similarity = block @ block[rep_pos]
-        stances: list[tuple[str | None, float | None]] = [(None, None)] * len(rows)
-        if stance_scorer is not None:
-            rep = rows[rep_pos]
-            stances = stances_toward(stance_scorer, [sentences[i].norm for i in rows], vectors[rows],
-                                     sentences[rep].norm, vectors[rep])
-            stances[rep_pos] = ("repeats", 1.0)
-        members = tuple(member_of(sentences[i], float(s), probabilities[i], *st)
-                        for i, s, st in zip(rows, similarity, stances))
-        cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
-        claims.append(Claim(label, members[rep_pos], members, cohesion))
-    claims.sort(key=lambda c: (-len(c.outlets), -len(c.doc_ids), -c.size, c.id))
+        rows = np.array([i for i in order if labels[i] == label])  # document order: ties go to the first
+        claims.append(assemble_claim(label, [sentences[i] for i in rows], vectors[rows], medoid(vectors[rows]),
+                                     probabilities[rows], stance_scorer))
+    claims.sort(key=spread_order)
     return claims, unclustered
 
 
@@ -233,3 +242,15 @@ def member_of(sentence: Sentence, similarity: float | None, probability: float, 
         stance=stance,
         stance_score=stance_score,
     )
+
+
+def sentence_layout(sentences: Sequence[Sentence], vectors: np.ndarray) -> dict[tuple[str, int], tuple[float, float]]:
+    """Two principal components of the sentence vectors, scaled to [0, 1], for the report map."""
+    if len(sentences) < 3:
+        return {(s.doc_id, s.position): (0.5, 0.5) for s in sentences}
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
+    xy = centred @ vt[:2].T
+    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9)
+    xy = (xy - xy.min(axis=0)) / span
+    return {(s.doc_id, s.position): (float(x), float(y)) for s, (x, y) in zip(sentences, xy)}

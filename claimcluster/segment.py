@@ -27,8 +27,8 @@ __all__ = [
     "FurnitureRule",
     "DEFAULT_FURNITURE_RULES",
     "Segmentation",
+    "clean_social_text",
     "normalize_text",
-    "segment_document",
     "segment_documents",
 ]
 
@@ -50,6 +50,30 @@ def normalize_text(text: str) -> str:
     '"HOAX": Russia - rejects'
     """
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip()
+
+
+_URL = re.compile(r"(https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+)")
+_SIGNATURE = re.compile(r"\s*[\u2014\u2013-]+\s*([^\u2014\u2013\n]*?)\s*\(@\w+\)\s*\w+ \d{1,2}, \d{4}\s*$")
+_MENTION = re.compile(r"(?<!\w)@(\w+)")
+_HASHTAG = re.compile(r"(?<!\w)#(\w+)")
+
+
+def clean_social_text(text: str) -> str:
+    """Prepare a tweet-like text for matching.
+
+    Removes URLs (``https://…``, ``pic.twitter.com/…``); replaces the trailing signature of a
+    quoted tweet, ``— Name (@handle) January 6, 2020``, by the name alone (who said it is
+    evidence, the handle and date are not); turns ``@mention`` and ``#hashtag`` into plain
+    words; collapses whitespace.
+
+    >>> clean_social_text("No draft texts! pic.twitter.com/3S3 \u2014 U.S. Army (@USArmy) January 8, 2020")
+    'No draft texts! U.S. Army'
+    """
+    text = _URL.sub(" ", text)
+    text = _SIGNATURE.sub(lambda m: " " + m.group(1), text)
+    text = _MENTION.sub(r"\1", text)
+    text = _HASHTAG.sub(r"\1", text)
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -129,17 +153,6 @@ def _rule_for(text: str, rules: Sequence[FurnitureRule], scopes: tuple[str, ...]
     return next((r for r in rules if r.scope in scopes and r.matches(text)), None)
 
 
-def segment_document(
-    document: Document,
-    *,
-    rules: Sequence[FurnitureRule] = DEFAULT_FURNITURE_RULES,
-    min_words: int = 4,
-    max_chars: int = 1000,
-) -> Segmentation:
-    """Split one document into sentences; see :func:`segment_documents`."""
-    return segment_documents([document], rules=rules, min_words=min_words, max_chars=max_chars)
-
-
 def segment_documents(
     documents: Iterable[Document],
     *,
@@ -180,7 +193,8 @@ def segment_documents(
                 result.dropped.append(Rejection(f"{document.doc_id}@{start}:{len(text)}", f"furniture:{rule.name}",
                                                 text[start:].strip()[:200]))
                 break
-            result.dropped.append(Rejection(f"{document.doc_id}@{start}:{end}", f"furniture:{rule.name}", text[start:end]))
+            result.dropped.append(Rejection(f"{document.doc_id}@{start}:{end}", f"furniture:{rule.name}",
+                                            text[start:end]))
         position = 0
         docs = nlp.pipe(text[s:e] for s, e in blocks)
         for (block_start, _), doc in zip(blocks, docs):

@@ -6,26 +6,9 @@ have been clustered with it, the rest (with earlier unclustered sentences) are c
 into new claims with fresh ids. Known claims never change id; evidence that would join two
 known claims is recorded as a merge suggestion instead of renumbering.
 
-The update rule (the clustering rule, applied to one new point)
----------------------------------------------------------------
-Each claim keeps the members it was formed with (its *core*), their core distances and the
-mutual-reachability distance at which the claim was born in the HDBSCAN hierarchy (its
-*radius*). A new sentence ``p`` joins claim ``C`` when
+The join rule (the clustering rule applied to one new point) is in :mod:`claimcluster._join`.
 
-* ``max(core(p), core(m), d(p, m)) <= radius(C)`` for its nearest core member ``m``: in the
-  single-linkage hierarchy ``p`` would have been inside ``C`` when ``C`` was born, so HDBSCAN
-  would have labelled it ``C``; and
-* ``C``'s core with ``p`` added still meets the cohesion bar (``min_cohesion``).
-
-``core(p)`` is measured against the sentences already in the store, never against the
-other sentences of the batch. Because the test reads only the store as it was and the
-claim's core, a batch fed at once or document by document makes the same assignments to
-claims that existed before the batch. What may differ is the set of *new* claims: HDBSCAN
-finds them among the sentences left over, and a group that is dense when its documents
-arrive together may be noise when they arrive one at a time (it is then clustered later,
-when enough of it has arrived, from the unclustered pool).
-
-On disk (see :mod:`claimcluster.persist`): ``manifest.json``, a FAISS index of every
+On disk (see :mod:`claimcluster._persist`): ``manifest.json``, a FAISS index of every
 sentence vector, vectors as ``.npy``, documents / sentences / claims / merge suggestions as
 JSONL. Every update writes a new generation and switches the manifest atomically; a lock
 file serialises writers.
@@ -39,42 +22,39 @@ Example
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, numbers_conflict, relations_to, roles_swapped, stances_toward
-from claimcluster.claims import Claim, ClaimSet, Member, member_of
+from claimcluster._join import core_distances, join_known
+from claimcluster._locks import directory_write_lock
+from claimcluster._persist import read_bundle, read_generation, write_bundle
+from claimcluster.assertion import StanceScorer, match_relations, relate, split_assertions
+from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, sentence_layout, spread_order
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
     DEFAULT_MIN_SAMPLES,
     NOISE,
     cluster_vectors,
-    mean_pairwise_similarity,
+    medoid,
 )
 from claimcluster.documents import Corpus, Document, Rejection, Sentence
 from claimcluster.embed import Embedder
-from claimcluster.errors import ClaimClusterError, InputError, ModelMismatchError, StorageError
-from claimcluster.persist import read_bundle, read_generation, write_bundle
+from claimcluster.errors import InputError, ModelMismatchError, StorageError
 from claimcluster.segment import segment_documents
 
-__all__ = ["ClaimStore", "ClaimMatch", "UpdateReport", "StoreLockedError"]
+__all__ = ["ClaimStore", "ClaimMatch", "UpdateReport"]
 
 FORMAT_VERSION = 1
 KIND = "claim-store"
-LOCK_FILE = "lock"
-
-
-class StoreLockedError(ClaimClusterError):
-    """Another process holds the store's write lock."""
+# Member matches fetched per claim wanted in match(): a claim's best member must be among them.
+MATCHES_PER_CLAIM = 10
+MIN_MATCH_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -92,6 +72,8 @@ class ClaimMatch:
     stance_score: float | None = None
     conflicts: tuple[str, ...] = ()
     """With ``assess=True``: assertion rules the query and the representative break."""
+    same_assertion: bool | None = None
+    """With ``assess=True``: whether the query states the representative's assertion."""
 
 
 @dataclass
@@ -105,28 +87,6 @@ class UpdateReport:
     merge_suggestions: list[dict] = field(default_factory=list)
     unclustered: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-
-
-@contextmanager
-def _write_lock(directory: Path, timeout: float):
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreLockedError(
-                        f"{directory} is being written by another process (waited {timeout:g} s); "
-                        "try again when it has finished, or raise lock_timeout"
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 class ClaimStore:
@@ -148,7 +108,7 @@ class ClaimStore:
         self._merges: list[dict] = state["merges"]
         self._vectors: np.ndarray = state["vectors"]
         self._index = state["index"]
-        self._matcher = None
+        self._matcher: Any = None
 
     # -- opening and creating ------------------------------------------------------------
     @classmethod
@@ -163,11 +123,11 @@ class ClaimStore:
         min_cohesion: float = DEFAULT_MIN_COHESION,
         granularity: Literal["claim", "assertion"] = "claim",
         lock_timeout: float = 60.0,
-    ) -> "ClaimStore":
+    ) -> ClaimStore:
         """Cluster ``documents`` and write a new store at ``path`` (which must not hold one).
 
         ``granularity="assertion"`` keeps denials, other figures and swapped roles out of a claim:
-        new claims are split as :func:`claimcluster.pipeline.split_assertions` does, and a new
+        new claims are split as :func:`claimcluster.assertion.split_assertions` does, and a new
         sentence that denies a claim's representative, states other figures or swaps its roles
         does not join it.
         """
@@ -177,7 +137,8 @@ class ClaimStore:
         embedder = embedder if embedder is not None else Embedder()
         if (path / "manifest.json").exists():
             raise StorageError(f"{path} already holds a store: open it and update it instead")
-        settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples or 1,
+        settings = {"min_cluster_size": min_cluster_size,
+                    "min_samples": min_samples if min_samples is not None else min_cluster_size,
                     "min_cohesion": min_cohesion, "granularity": granularity, "factory": "Flat",
                     "metric": "inner_product"}
         import faiss
@@ -186,7 +147,7 @@ class ClaimStore:
                  "vectors": np.zeros((0, embedder.dimension), dtype=np.float32),
                  "index": faiss.IndexFlatIP(embedder.dimension)}
         store = cls(path, embedder, settings, empty, 0, lock_timeout)
-        with _write_lock(path, lock_timeout):
+        with directory_write_lock(path, lock_timeout):
             if (path / "manifest.json").exists():
                 raise StorageError(f"{path} already holds a store: open it and update it instead")
             store._add(documents, UpdateReport())
@@ -194,7 +155,7 @@ class ClaimStore:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
-             lock_timeout: float = 60.0) -> "ClaimStore":
+             lock_timeout: float = 60.0) -> ClaimStore:
         """Open a store; checksums are verified and another embedding model is refused."""
         path = Path(path)
         embedder = embedder if embedder is not None else Embedder()
@@ -234,7 +195,7 @@ class ClaimStore:
     def update(self, documents: Corpus | Iterable[Document]) -> UpdateReport:
         """Add documents: join known claims, form new ones, record merge suggestions."""
         report = UpdateReport()
-        with _write_lock(self.path, self.lock_timeout):
+        with directory_write_lock(self.path, self.lock_timeout):
             if read_generation(self.path) != self._generation:  # another writer went first: take its state
                 self.settings, state, self._generation = self._read(self.path, self.embedder)
                 self._set_state(state)
@@ -261,7 +222,8 @@ class ClaimStore:
         first_new = len(self._sentences)
         self._documents += [{"doc_id": d.doc_id, "outlet": d.outlet, "published": d.published, "title": d.title,
                              "url": d.url, "batch": batch} for d in documents]
-        self._sentences += [_sentence_record(s, batch, claim, core) for s, claim, core in zip(sentences, assigned, cores)]
+        self._sentences += [_sentence_record(s, batch, claim, core)
+                            for s, claim, core in zip(sentences, assigned, cores)]
         self._vectors = np.vstack([self._vectors, vectors]) if len(self._vectors) else vectors
         self._index.add(vectors)
         self._form_new_claims(first_new, report)
@@ -271,43 +233,19 @@ class ClaimStore:
     def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
                     report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
         """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
-        n = len(vectors)
-        assigned: list[int | None] = [None] * n
-        if n == 0 or len(self._vectors) == 0:
-            return assigned, np.full(n, np.inf)
-        ms = int(self.settings["min_samples"])
-        depth = min(len(self._vectors), max(64, ms))
-        sims, rows = self._index.search(vectors, depth)
-        dists = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
-        cores = dists[:, min(ms, depth) - 1]  # ms-th nearest stored sentence
-        claim_core = {cid: set(c["core_rows"]) for cid, c in self._claims.items()}
-        core_sums: dict[int, np.ndarray] = {}  # sum of each claim's core vectors, computed once per update
-        min_cohesion = float(self.settings["min_cohesion"])
-        for i in range(n):
-            best: dict[int, float] = {}
-            for dist, row in zip(dists[i], rows[i]):
-                if row < 0:
-                    continue
-                claim_id = self._sentences[row]["claim"]
-                if claim_id is None or claim_id in best or row not in claim_core[claim_id]:
-                    continue
-                reach = max(cores[i], self._sentences[row]["core"], dist)
-                core_rows = self._claims[claim_id]["core_rows"]
-                if claim_id not in core_sums:
-                    core_sums[claim_id] = self._vectors[core_rows].sum(axis=0, dtype=np.float64)
-                size = len(core_rows) + 1
-                cohesive = float(mean_pairwise_similarity(core_sums[claim_id] + vectors[i], size)) >= min_cohesion
-                if reach <= self._claims[claim_id]["radius"] and cohesive:
-                    best[claim_id] = reach
-            if best and self.settings.get("granularity") == "assertion":
-                best = {cid: reach for cid, reach in best.items() if self._same_assertion(texts[i], vectors[i], cid)}
-            if not best:
-                continue
-            ranked = sorted(best, key=lambda cid: (best[cid], cid))
-            assigned[i] = ranked[0]
-            report.joined[ranked[0]] = report.joined.get(ranked[0], 0) + 1
-            if len(ranked) > 1:
-                suggestion = {"claims": ranked, "sentence": len(self._sentences) + i}
+        admissible = None
+        if self.settings.get("granularity") == "assertion":
+            def admissible(i: int, claim_id: int) -> bool:
+                return self._same_assertion(texts[i], vectors[i], claim_id)
+        assigned, cores, ranked = join_known(
+            vectors, self._index, self._vectors, [s["claim"] for s in self._sentences],
+            [s["core"] for s in self._sentences], self._claims, min_samples=int(self.settings["min_samples"]),
+            min_cohesion=float(self.settings["min_cohesion"]), admissible=admissible)
+        for i, claims in enumerate(ranked):
+            if claims:
+                report.joined[claims[0]] = report.joined.get(claims[0], 0) + 1
+            if len(claims) > 1:
+                suggestion = {"claims": claims, "sentence": len(self._sentences) + i}
                 self._merges.append(suggestion)
                 report.merge_suggestions.append(suggestion)
         return assigned, cores
@@ -316,9 +254,11 @@ class ClaimStore:
         """Neither a denial of the claim's representative, nor a statement of other figures, nor
         the same relation between two names with the roles swapped."""
         rep = self._claims[claim_id]["representative"]
-        rep_text = self._sentences[rep]["norm"]
-        (stance, _), = stances_toward(StanceScorer.load(), [text], vector[None, :], rep_text, self._vectors[rep])
-        return stance != "denies" and not numbers_conflict(text, rep_text) and not roles_swapped(text, rep_text)
+        (relation,) = relate([text], vector[None, :], self._sentences[rep]["norm"], self._vectors[rep], self._stance())
+        return relation.stance != "denies" and not {"figures", "roles"} & set(relation.conflicts)
+
+    def _stance(self) -> StanceScorer:
+        return StanceScorer.load(self.embedder.model_id)
 
     def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
         pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]
@@ -329,10 +269,8 @@ class ClaimStore:
                                  min_cohesion=float(self.settings["min_cohesion"]))
         labels, radii = result.labels, result.radii
         if self.settings.get("granularity") == "assertion":
-            from claimcluster.pipeline import split_assertions
-
             split = split_assertions([self._sentences[r]["norm"] for r in pool], self._vectors[pool], labels,
-                                     StanceScorer.load())
+                                     self._stance())
             # A split-off part is born inside its parent claim: it keeps the parent's radius.
             parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
             radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])
@@ -342,8 +280,7 @@ class ClaimStore:
             rows = [pool[j] for j in np.flatnonzero(labels == label)]
             if not any(r >= first_new for r in rows):
                 continue
-            block = self._vectors[rows].astype(np.float64)
-            representative = rows[int(np.argmax(block @ block.sum(axis=0)))]
+            representative = rows[medoid(self._vectors[rows])]
             self._claims[next_id] = {"id": next_id, "representative": representative, "core_rows": rows,
                                      "radius": float(radii[label]), "batch": self._sentences[rows[-1]]["batch"]}
             for r in rows:
@@ -354,13 +291,10 @@ class ClaimStore:
         self._refresh_cores([r for cid in report.new_claims for r in self._claims[cid]["core_rows"]])
 
     def _refresh_cores(self, rows: Sequence[int]) -> None:
-        if not rows:
-            return
-        ms = int(self.settings["min_samples"])
-        sims, _ = self._index.search(self._vectors[list(rows)], min(len(self._vectors), ms + 1))
-        dists = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
-        for r, core in zip(rows, dists[:, -1]):
-            self._sentences[r]["core"] = float(core)
+        if rows:
+            cores = core_distances(self._index, self._vectors[list(rows)], int(self.settings["min_samples"]) + 1)
+            for r, core in zip(rows, cores):
+                self._sentences[r]["core"] = float(core)
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -384,7 +318,7 @@ class ClaimStore:
 
     def unclustered(self) -> list[Member]:
         """Sentences in no claim yet (they may form claims in later updates)."""
-        return [_member(s, None) for s in self._sentences if s["claim"] is None]
+        return [_unclustered(s) for s in self._sentences if s["claim"] is None]
 
     def claims(self) -> list[Claim]:
         """All claims, most outlets first (as in :class:`ClaimSet`)."""
@@ -393,26 +327,16 @@ class ClaimStore:
             if s["claim"] is not None:
                 by_claim.setdefault(s["claim"], []).append(i)
         out = [self._claim_from_rows(cid, rows) for cid, rows in by_claim.items()]
-        out.sort(key=lambda c: (-len(c.outlets), -len(c.doc_ids), -c.size, c.id))
+        out.sort(key=spread_order)
         return out
 
     def _claim_from_rows(self, claim_id: int, rows: list[int]) -> Claim:
-        rep_row = self._claims[claim_id]["representative"]
-        rep_vector = self._vectors[rep_row]
-        block = self._vectors[rows].astype(np.float64)
-        rep_text = self._sentences[rep_row]["norm"]
-        stances = stances_toward(StanceScorer.load(), [self._sentences[r]["norm"] for r in rows], self._vectors[rows],
-                                 rep_text, rep_vector)
-        stances = [("repeats", 1.0) if r == rep_row else st for r, st in zip(rows, stances)]
-        members = tuple(_member(self._sentences[r], float(sim), *st)
-                        for r, sim, st in zip(rows, block @ rep_vector, stances))
-        cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(rows)))
-        return Claim(claim_id, members[rows.index(rep_row)], members, cohesion)
+        representative = rows.index(self._claims[claim_id]["representative"])
+        return assemble_claim(claim_id, [_sentence(self._sentences[r]) for r in rows], self._vectors[rows],
+                              representative, [1.0] * len(rows), self._stance())
 
     def claim_set(self) -> ClaimSet:
         """All claims and unclustered sentences as a :class:`ClaimSet`, for reports and exports."""
-        from claimcluster.pipeline import sentence_layout
-
         sentences = [_sentence(record) for record in self._sentences]
         return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=len(self._documents),
                         model_id=self.embedder.model_id, parameters=dict(self.settings),
@@ -460,9 +384,9 @@ class ClaimStore:
                             vectors=self._vectors[rows])
             self._matcher = matcher
         queries = [texts] if isinstance(texts, str) else list(texts)
-        found = self._matcher.search(queries, k=max(50, k * 10), min_score=min_score)
+        found = self._matcher.search(queries, k=max(MIN_MATCH_DEPTH, k * MATCHES_PER_CLAIM), min_score=min_score)
         # The matcher embeds the queries too but returns no vectors: one batch here for the stances.
-        query_vectors = self.embedder.encode(queries) if assess and queries else None
+        query_vectors = self.embedder.encode(queries) if assess and queries else np.zeros((0, 0))
         out = []
         for q, (query, matches) in enumerate(zip(queries, found)):
             best: dict[int, tuple[float, int]] = {}
@@ -473,10 +397,11 @@ class ClaimStore:
                     best[cid] = (m.score, row)
             ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
             reps = [self._claims[cid]["representative"] for cid, _ in ranked]
-            relations = [{}] * len(ranked)
-            if assess:
-                relations = relations_to(query, query_vectors[q], [self._sentences[r]["norm"] for r in reps],
-                                         self._vectors[reps])
+            relations: list[dict[str, Any]] = [{} for _ in ranked]
+            if assess and ranked:
+                relations = match_relations([query] * len(reps), np.repeat(query_vectors[q][None, :], len(reps), 0),
+                                        [self._sentences[r]["norm"] for r in reps], self._vectors[reps],
+                                        self.embedder.model_id)
             out.append([ClaimMatch(claim_id=cid, score=score, rank=rank, representative=self._sentences[rep]["text"],
                                    matched_text=self._sentences[row]["text"],
                                    matched_doc_id=self._sentences[row]["doc_id"], **relation)
@@ -498,7 +423,5 @@ def _sentence(record: dict) -> Sentence:
                     record["end"], record["outlet"], record["published"])
 
 
-def _member(record: dict, similarity: float | None, stance: str | None = None,
-            stance_score: float | None = None) -> Member:
-    probability = 1.0 if record["claim"] is not None else 0.0
-    return member_of(_sentence(record), similarity, probability, stance, stance_score)
+def _unclustered(record: dict) -> Member:
+    return member_of(_sentence(record), None, 0.0)

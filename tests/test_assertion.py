@@ -11,16 +11,20 @@ from claimcluster import Document, cluster_documents
 from claimcluster.assertion import (
     PairScorer,
     StanceScorer,
-    assertion_conflicts,
+    assertion_rules,
+    negated,
     numbers,
     numbers_conflict,
     overlap_features,
     pair_features,
     roles_swapped,
+    split_assertions,
 )
-from claimcluster.training import train_pair, train_stance
+from claimcluster.assertion._features import PAIR_SCHEMA, columns
 
-from .conftest import DATA
+
+def assertion_conflicts(a, b):
+    return assertion_rules(a, b).any
 
 
 def score_pairs(embedder, pairs):
@@ -85,7 +89,7 @@ def test_actor_swap_is_seen_by_the_name_features(embedder):
     a = "Mattis said the United States informed Russia before the strike."
     b = "Nebenzia said the United States informed Russia before the strike."
     features = pair_features([a, a], [b, a], embedder.encode([a, a]), embedder.encode([b, a]))
-    names_jaccard, names_differing = features[:, 8], features[:, 9]
+    names_jaccard, names_differing = features[:, columns(PAIR_SCHEMA, ["names_jaccard", "names_differing"])].T
     assert names_jaccard[0] < 1.0 == names_jaccard[1]
     assert names_differing[0] == 2 and names_differing[1] == 0
 
@@ -118,8 +122,6 @@ def test_roles_swapped_reads_actor_and_target(a, b, swapped):
 
 
 def test_assertion_granularity_splits_swapped_roles(embedder):
-    from claimcluster.pipeline import split_assertions
-
     one = ["Israel accused Hamas of breaking the ceasefire in Gaza on Sunday.",
            "On Sunday Israel accused Hamas of breaking the Gaza ceasefire.",
            "Israel accused Hamas of breaking the ceasefire in Gaza, officials said on Sunday."]
@@ -166,7 +168,12 @@ def test_claim_granularity_labels_every_member(both_granularities):
     assert all(m.stance in {"repeats", "denies", "reports"} and 0 <= m.stance_score <= 1
                for c in claims for m in c.members)
     assert all(c.representative.stance == "repeats" for c in claims)
-    assert any("denies" in c.outlets_by_stance() for c in claims), "the seeds hold denials of reported deaths"
+    # The seeds deny reported Russian deaths. The denial either joins the claim it denies, labelled so,
+    # or (the claim-tuned encoder's way: it learned denials apart) founds a claim whose representative denies too.
+    hoax = [(c, m) for c in claims for m in c.members if m.text.startswith("“HOAX”")]
+    assert hoax, "the HOAX headline is in a claim"
+    claim, member = hoax[0]
+    assert member.stance == "denies" or (member.stance == "repeats" and negated(claim.representative.text))
     assert both_granularities["claim"].to_dict()["claims"][0]["outlets_by_stance"]
 
 
@@ -191,29 +198,24 @@ def test_granularity_is_checked(seed_corpus, embedder):
         cluster_documents(seed_corpus, embedder=embedder, granularity="topic")
 
 
-def _poisoned_copy(tmp_path, name, source, n, poison):
-    rows = [json.loads(line) for line in source.open(encoding="utf-8")][:n]
-    extra = [dict(poison(r), split="test") for r in rows]
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / source.name).write_text("".join(json.dumps(r) + "\n" for r in rows + extra), encoding="utf-8")
-    clean = tmp_path / f"{name}-clean"
-    clean.mkdir()
-    (clean / source.name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return folder, clean
+def test_shipped_models_fit_the_default_model_and_say_what_they_learned_from(embedder):
+    pair, stance = PairScorer.load(), StanceScorer.load()
+    assert pair.model_id == stance.model_id == embedder.model_id
+    assert pair.linear.meta["trained_on"] == "MRPC train partition"
+    assert stance.linear.meta["trained_on"] == "Emergent train partition"
+    assert 0 < pair.threshold < 1
+    assert StanceScorer.load("all-MiniLM-L6-v2@53aa51172d142c89").model_id == "all-MiniLM-L6-v2@53aa51172d142c89"
 
 
-def test_training_never_reads_test_rows(tmp_path, embedder):
-    mrpc, mrpc_clean = _poisoned_copy(tmp_path, "mrpc", DATA / "mrpc" / "mrpc.jsonl", 200,
-                                      lambda r: dict(r, label=1 - int(r["label"])))
-    emergent, emergent_clean = _poisoned_copy(tmp_path, "emergent", DATA / "emergent" / "emergent_headlines.jsonl",
-                                              200, lambda r: dict(r, stance="against"))
-    np.testing.assert_array_equal(train_pair(mrpc, embedder).linear.coef, train_pair(mrpc_clean, embedder).linear.coef)
-    np.testing.assert_array_equal(train_stance(emergent, embedder).linear.coef,
-                                  train_stance(emergent_clean, embedder).linear.coef)
+def test_a_model_for_another_encoder_or_other_features_is_refused(tmp_path):
+    from claimcluster import ModelMismatchError
+    from claimcluster.assertion._models import MODEL_DIR
 
-
-def test_shipped_models_say_what_they_were_trained_on():
-    assert PairScorer.load().linear.meta["trained_on"] == "MRPC train"
-    assert StanceScorer.load().linear.meta["trained_on"] == "Emergent train"
-    assert 0 < PairScorer.load().threshold < 1
+    with pytest.raises(ModelMismatchError, match="no pair model for embedding model other-model@0000"):
+        PairScorer.load("other-model@0000")
+    shipped = next(p for p in MODEL_DIR.glob("stance-*.json"))
+    data = json.loads(shipped.read_text())
+    data["features"] = list(reversed(data["features"]))  # columns reordered: predictions would silently change
+    (tmp_path / "stance.json").write_text(json.dumps(data))
+    with pytest.raises(ModelMismatchError, match="trained on other stance features"):
+        StanceScorer.load(data["model_id"], path=tmp_path / "stance.json")

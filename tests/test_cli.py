@@ -30,7 +30,8 @@ def test_cluster_text_output(runner):
 
 def test_cluster_json_outline(runner, tmp_path):
     out = tmp_path / "claims.json"
-    result = runner.invoke(main, ["cluster", str(SEEDS), "--min-cluster-size", "2", "--format", "json", "--out", str(out)])
+    result = runner.invoke(main, ["cluster", str(SEEDS), "--min-cluster-size", "2", "--format", "json",
+                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["claims"] and {"id", "representative", "members"} <= set(data["claims"][0])

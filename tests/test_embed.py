@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -13,8 +14,9 @@ import warnings
 import numpy as np
 import pytest
 
-from claimcluster import CacheCorruptedWarning, Embedder, EmbeddingCache, InputError, ModelIntegrityError
-from claimcluster.embed import DEFAULT_WEIGHTS_SHA256, packaged_model_path
+from claimcluster import BASE_MODEL, CacheCorruptedWarning, Embedder, EmbeddingCache, InputError, ModelIntegrityError
+from claimcluster._delta import CARD_FILE, DELTA_FILE, SHIPPED_DELTA_DIR, read_card
+from claimcluster.embed import DEFAULT_WEIGHTS_SHA256, default_model_id, packaged_model_path
 
 SENTENCES = [
     "Russia's Defense Ministry denied reports of Russian military deaths in Syria.",
@@ -42,9 +44,49 @@ def test_empty_input_gives_zero_rows(embedder):
     assert out.shape == (0, 384) and out.dtype == np.float32
 
 
-def test_model_id_names_model_and_weights(embedder):
-    assert embedder.model_id == f"all-MiniLM-L6-v2@{DEFAULT_WEIGHTS_SHA256[:16]}"
+def test_model_id_names_base_delta_and_weights(embedder):
+    card = read_card(SHIPPED_DELTA_DIR)
+    assert embedder.model_id == default_model_id() == f"all-MiniLM-L6-v2+{card['name']}@{card['delta_sha256'][:16]}"
+    assert card["base_sha256"] == DEFAULT_WEIGHTS_SHA256
+    assert Embedder(BASE_MODEL).model_id == f"all-MiniLM-L6-v2@{DEFAULT_WEIGHTS_SHA256[:16]}"
     assert embedder.dimension == 384
+
+
+def test_shipped_delta_is_small_and_changes_the_model(embedder):
+    assert (SHIPPED_DELTA_DIR / DELTA_FILE).stat().st_size <= 8 * 2**20
+    plain = Embedder(BASE_MODEL).encode(SENTENCES)
+    tuned = embedder.encode(SENTENCES)
+    assert not np.allclose(plain, tuned, atol=1e-3)
+    cross = tuned @ plain.T  # a delta, not another model: each sentence stays nearest its plain self
+    assert np.all(np.argmax(cross, axis=1) == np.arange(len(SENTENCES))) and np.all(np.diag(cross) > 0.7)
+
+
+def _delta_copy(tmp_path):
+    copy = tmp_path / "delta"
+    copy.mkdir()
+    for name in (DELTA_FILE, CARD_FILE):
+        shutil.copy(SHIPPED_DELTA_DIR / name, copy / name)
+    return copy
+
+
+def test_tampered_delta_is_refused(tmp_path):
+    copy = _delta_copy(tmp_path)
+    data = bytearray((copy / DELTA_FILE).read_bytes())
+    data[-8:] = b"\x00" * 8
+    (copy / DELTA_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="its card says"):
+        Embedder(str(copy)).encode(["x y z"])
+
+
+def test_delta_for_other_base_weights_is_refused(tmp_path):
+    copy = _delta_copy(tmp_path)
+    card = json.loads((copy / CARD_FILE).read_text())
+    (copy / CARD_FILE).write_text(json.dumps(dict(card, base_sha256="0" * 64)))
+    with pytest.raises(ModelIntegrityError, match="applies to base weights 0000000000000000"):
+        Embedder(str(copy)).encode(["x y z"])
+    (copy / CARD_FILE).write_text("{not json")
+    with pytest.raises(ModelIntegrityError, match="cannot read the encoder delta card"):
+        Embedder(str(copy)).encode(["x y z"])
 
 
 @pytest.mark.parametrize(
@@ -94,9 +136,9 @@ def test_tampered_weights_are_refused(tmp_path):
         Embedder(str(copy), expected_sha256=DEFAULT_WEIGHTS_SHA256).encode(["x y z"])
 
 
-def test_local_path_model_works(embedder):
+def test_local_path_model_works():
     local = Embedder(str(packaged_model_path()))
-    np.testing.assert_allclose(local.encode(SENTENCES[:1]), embedder.encode(SENTENCES[:1]), atol=1e-6)
+    np.testing.assert_allclose(local.encode(SENTENCES[:1]), Embedder(BASE_MODEL).encode(SENTENCES[:1]), atol=1e-6)
     assert local.model_id.endswith(DEFAULT_WEIGHTS_SHA256[:16])
 
 

@@ -10,9 +10,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from claimcluster import ClaimIndex, InputError, ModelMismatchError, StorageError, clean_social_text
+from claimcluster import (
+    ClaimIndex,
+    Embedder,
+    FusionWeights,
+    InputError,
+    ModelMismatchError,
+    StorageError,
+    clean_social_text,
+)
+from claimcluster.assertion import Reranker
 from claimcluster.cli import main
-from claimcluster.index import load_reranker
+from claimcluster.embed import packaged_model_path
 
 from .conftest import unit_blobs
 
@@ -28,7 +37,7 @@ KNOWN = {
 def synthetic_index(n: int = 300, dim: int = 16, factory: str = "Flat"):
     X, _ = unit_blobs(n_clusters=10, per_cluster=n // 10, dim=dim, spread=0.4, seed=3)
     ids = [f"c{i}" for i in range(len(X))]
-    index = ClaimIndex(factory=factory, lexical_weight=0.0)
+    index = ClaimIndex(factory=factory, fusion=FusionWeights(lexical_weight=0.0))
     index.add([f"claim number {i}" for i in range(len(X))], ids=ids, vectors=X)
     return index, X, ids
 
@@ -118,6 +127,23 @@ def test_real_paraphrases_match_and_unrelated_text_does_not(real_index):
     assert all(a.rerank >= b.rerank for ms in results for a, b in zip(ms, ms[1:]))
 
 
+def test_no_match_dense_arm_follows_the_base_size(embedder, real_index):
+    reranker = Reranker.load(embedder.model_id)
+    calibration = reranker.linear.meta["no_match"]
+    fused, at_calibration = reranker.no_match(calibration["base_size"])
+    assert fused == calibration["min_fused"] and abs(at_calibration - calibration["min_dense"]) < 0.01
+    arms = [reranker.no_match(n)[1] for n in (1, 5, 100, 10_000, 1_000_000)]
+    assert arms == sorted(arms) and arms[0] >= calibration["min_dense_floor"] and arms[-1] > at_calibration
+    # A five-claim base is held to the five-claim arm: a paraphrase answers, and is the same assertion. A
+    # same-story query may answer on so small a base (the tuned encoder puts one story's sentences close), but
+    # the assessment says it is not the same assertion.
+    assert real_index.no_match_thresholds() == reranker.no_match(5)
+    found = real_index.search(["Moscow denied Russian soldiers died in Syria",
+                               "Russian jets bombed a hospital in Aleppo"], k=1, min_score="auto", assess=True)
+    assert [(m.id, m.same_assertion) for m in found[0]] == [("ru-deny", True)]
+    assert all(m.same_assertion is False for m in found[1])
+
+
 def test_assess_says_how_a_match_relates_to_the_query(real_index, embedder):
     queries = ["Russian servicemen were killed in Syria.",   # what the claim ru-deny denies
                "Russia's Defense Ministry denied that Russian servicemen were killed in Syria.",
@@ -129,6 +155,8 @@ def test_assess_says_how_a_match_relates_to_the_query(real_index, embedder):
     assert found[1].stance == "repeats" and found[1].conflicts == ()
     assert found[2].conflicts == ("figures",)
     assert found[3].conflicts == ("roles",)
+    # The pair model says whether the query states the claim's own assertion.
+    assert [m.same_assertion for m in found] == [False, True, False, False]
     assert all(0 < m.stance_score <= 1 for m in found)
     # Off by default, and vector queries have no text to assess.
     assert real_index.search(queries[0], k=1)[0][0].stance is None
@@ -149,34 +177,25 @@ def test_reranker_changes_only_the_order(real_index, embedder):
     assert reranked[0].id == fused[0].id == "ru-deny"
     vector_query = real_index.search(embedder.encode(query), k=2)[0]  # no text: dense order, no re-ranker
     assert [m.rerank for m in vector_query] == [None, None]
-    meta = load_reranker()["meta"]
-    trained_with = meta["model_id"]
-    meta["model_id"] = "some-other-model@0000"  # weights learned with another model's dense scores: not applied
-    try:
-        assert [m.rerank for m in real_index.search(query, k=2)[0]] == [None, None]
-    finally:
-        meta["model_id"] = trained_with
+    # Weights learned with another model's dense scores are not applied: a model the shipped
+    # re-rankers did not learn with (the base model, named by its path) keeps the fused order.
+    other = Embedder(str(packaged_model_path()))
+    with pytest.raises(ModelMismatchError):
+        Reranker.load(other.model_id)
+    other_index = ClaimIndex(other).add(list(KNOWN.values()), ids=list(KNOWN))
+    assert [m.rerank for m in other_index.search(query, k=2)[0]] == [None, None]
 
 
-def test_reranker_training_reads_train_rows_only(tmp_path, embedder):
-    from claimcluster.training import rerank_examples
-
-    claims = [{"vclaim_id": str(i), "vclaim": text, "title": ""} for i, text in enumerate(KNOWN.values())]
-    tweets = [("Russia denied that its servicemen were killed in Syria", "0", "train"),
-              ("Apple Watch sales will reach 19 million, BMO says", "4", "train"),
-              ("Fake texts about a military draft", "3", "dev")]
-    folder = tmp_path / "clef"
-    folder.mkdir()
-
-    def write(name, rows):
-        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-    write("vclaims.jsonl", claims)
-    write("queries.jsonl", [{"tweet_id": str(i), "text": t, "split": s} for i, (t, _, s) in enumerate(tweets)])
-    write("qrels.jsonl", [{"tweet_id": str(i), "vclaim_id": c, "split": s} for i, (_, c, s) in enumerate(tweets)])
-    features, relevant, query = rerank_examples(folder, embedder)
-    assert sorted(set(query.tolist())) == [0, 1] and relevant.sum() == 2  # the dev tweet is never read
-    assert features.shape == (len(query), 41)
+def test_fusion_weights_are_checked_and_saved(real_index, tmp_path):
+    with pytest.raises(InputError, match=r"lexical_weight \(1.5\) must be a number from 0 to 1"):
+        FusionWeights(lexical_weight=1.5)
+    real_index.save(tmp_path / "ix")
+    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    assert manifest["settings"]["fusion"] == {"lexical_weight": 0.7, "bm25_half": 128.0, "bm25_k1": 0.9,
+                                              "bm25_b": 0.3, "extra_dense_weight": 0.25}
+    dense_only = ClaimIndex(real_index.embedder, fusion=FusionWeights(lexical_weight=0.0))
+    dense_only.add(list(KNOWN.values()), ids=list(KNOWN))
+    assert all(m.lexical == 0.0 for m in dense_only.search("Russia denied deaths in Syria", k=3)[0])
 
 
 def test_long_query_and_single_string(real_index):
@@ -259,7 +278,8 @@ def test_cli_index_build_and_match(tmp_path):
     assert json.loads(hit.output)["matches"][0]["stance"] == "repeats"
     denial = runner.invoke(main, ["match", str(tmp_path / "ix"), "Russian servicemen were killed in Syria", "-k", "1"])
     assert "[ru-deny]" in denial.output and "denies (polarity)" in denial.output
-    plain = runner.invoke(main, ["match", str(tmp_path / "ix"), "Russian servicemen were killed in Syria", "--no-assess"])
+    plain = runner.invoke(main, ["match", str(tmp_path / "ix"), "Russian servicemen were killed in Syria",
+                                 "--no-assess"])
     assert "[ru-deny]" in plain.output and "denies" not in plain.output.split("\n", 1)[1]
     miss = runner.invoke(main, ["match", str(tmp_path / "ix"), "Preheat the oven and grease the tin."])
     assert "no known claim" in miss.output

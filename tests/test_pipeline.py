@@ -84,8 +84,12 @@ def test_outlets_are_counted_once(embedder):
 
 
 def test_emergent_quality_floor(embedder):
-    """Claim clustering of real headlines: ARI well above the TF-IDF floor (0.752) with default settings."""
+    """Claim clustering of real headlines the encoder never learned from (the dev partition's 49
+    claims), with default settings: ARI well above the TF-IDF floor."""
+    from claimcluster.training.data import in_dev
+
     rows = [json.loads(line) for line in (DATA / "emergent" / "emergent_headlines.jsonl").open(encoding="utf-8")]
+    rows = [r for r in rows if r["split"] == "train" and in_dev(r["claim_id"])]
     docs = [Document(r["row_id"] if isinstance(r["row_id"], str) else str(r["row_id"]), r["headline"]) for r in rows]
     claims = cluster_documents(docs, embedder=embedder)
     predicted = {}
@@ -94,4 +98,4 @@ def test_emergent_quality_floor(embedder):
             predicted[m.doc_id] = claim.id
     labels = np.array([predicted.get(d.doc_id, -1 - i) for i, d in enumerate(docs)])
     gold = np.array([r["claim_group"] for r in rows])
-    assert adjusted_rand_score(gold, labels) >= 0.84
+    assert adjusted_rand_score(gold, labels) >= 0.94

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,7 +45,9 @@ def four_then_five(docs, embedder, tmp_path_factory):
 def test_update_keeps_ids_and_joins_known_claims(four_then_five, docs, embedder):
     path, store, before, known, report = four_then_five
     after = assignments(store)
-    assert all(after[key] == claim for key, claim in before.items())  # nobody moved, no id changed
+    # No clustered sentence moved and no id changed; a sentence left unclustered may found a new claim.
+    assert all(after[key] == claim for key, claim in before.items() if claim is not None)
+    assert all(after[key] is None or after[key] in report.new_claims for key, claim in before.items() if claim is None)
     assert known <= set(store._claims)
     assert report.joined, "the fifth article repeats claims of the first four"
     fifth = docs[4].doc_id
@@ -125,7 +127,7 @@ def test_damaged_missing_and_foreign(four_then_five, embedder, tmp_path):
     manifest = json.loads((path / "manifest.json").read_text())
     other = Embedder(str(tmp_path / "model"))
     (tmp_path / "model").symlink_to(packaged_model_path(), target_is_directory=True)
-    with pytest.raises(ModelMismatchError, match="was built with model all-MiniLM-L6-v2@"):
+    with pytest.raises(ModelMismatchError, match=re.escape(f"was built with model {embedder.model_id},")):
         ClaimStore.open(path, embedder=other)
     sentences = path / manifest["files"]["sentences"]["path"]
     sentences.write_bytes(sentences.read_bytes()[:-10])

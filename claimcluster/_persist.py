@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster._files import atomic_write_bytes, atomic_write_text
 from claimcluster.errors import StorageError
-from claimcluster.files import atomic_write_bytes, atomic_write_text
 
 __all__ = ["write_bundle", "read_bundle", "Bundle"]
 
@@ -42,7 +42,7 @@ def _sha256(data: bytes) -> str:
 def _versions() -> dict[str, str]:
     import faiss
 
-    from claimcluster import __version__
+    from claimcluster._version import __version__
 
     return {"claimcluster": __version__, "faiss": faiss.__version__, "numpy": np.__version__}
 

@@ -1,0 +1,154 @@
+"""The claim-tuned encoder: a low-rank (LoRA) delta over the packaged all-MiniLM-L6-v2.
+
+Nothing learned is shipped as a whole model. The delta is a pair of small matrices ``A``
+(rank x in) and ``B`` (out x rank) for each of the 36 linear layers of MiniLM's six
+transformer blocks, stored in fp16 as safetensors (no pickle). Loading merges them into the
+verified base weights, ``W <- W + (alpha / rank) * B @ A``, so the tuned encoder has the base
+architecture and runs at the base model's speed.
+
+A delta lives in a directory as two files: ``encoder-delta.safetensors`` and
+``encoder-delta.json``, its card: the base model and weights sha256 it applies to, the
+delta's own sha256, rank and alpha, and how it was trained (command, seed, settings, the
+sha256 of every data file read, row counts, time). The base hash is checked first (by the
+Embedder), then the delta's; a mismatch is a :class:`~claimcluster.errors.ModelIntegrityError`.
+The shipped delta is in ``claimcluster/models/``; ``python -m claimcluster.training encoder``
+writes a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from claimcluster.errors import ModelIntegrityError
+
+__all__ = ["DELTA_FILE", "CARD_FILE", "SHIPPED_DELTA_DIR", "is_delta_dir", "read_card", "apply_delta"]
+
+DELTA_FILE = "encoder-delta.safetensors"
+CARD_FILE = "encoder-delta.json"
+SHIPPED_DELTA_DIR = Path(__file__).resolve().parent / "models"
+# The linear layers of a BERT block that carry a delta (all of them).
+TARGETS = re.compile(r"encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense"
+                     r"|intermediate\.dense|output\.dense)$")
+_CARD_FIELDS = ("name", "base_model", "base_sha256", "delta_sha256", "rank", "alpha")
+
+
+def layer_name(module_name: str) -> str:
+    """``encoder.layer.3.attention.self.query``: the part of a module's name that does not depend on
+    how sentence-transformers nests the transformer."""
+    found = TARGETS.search(module_name)
+    assert found is not None
+    return found.group(0)
+
+
+def is_delta_dir(path: Path) -> bool:
+    return (path / CARD_FILE).is_file()
+
+
+def read_card(directory: Path) -> dict[str, Any]:
+    """The card of the delta in ``directory``, with its required fields checked."""
+    path = directory / CARD_FILE
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"cannot read the encoder delta card {path}: {exc}") from None
+    missing = [f for f in _CARD_FIELDS if not isinstance(card, dict) or f not in card]
+    if missing:
+        raise ModelIntegrityError(f"{path} lacks {', '.join(missing)}: not an encoder delta card")
+    return card
+
+
+def _delta_tensors(directory: Path, card: dict[str, Any]):
+    from safetensors.torch import load
+
+    path = directory / DELTA_FILE
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelIntegrityError(f"cannot read the encoder delta {path}: {exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != card["delta_sha256"]:
+        raise ModelIntegrityError(f"encoder delta {path} has sha256 {digest}, its card says {card['delta_sha256']}: "
+                                  "the file is damaged or from another training run; reinstall claimcluster or "
+                                  "retrain with python -m claimcluster.training encoder")
+    return load(data), digest
+
+
+def apply_delta(model, directory: Path, base_sha256: str) -> dict[str, Any]:
+    """Merge the delta in ``directory`` into ``model`` (a SentenceTransformer of the base), in place.
+
+    ``base_sha256`` is the verified hash of the base weights the model was loaded from; the
+    card must name the same. Returns the card."""
+    card = read_card(directory)
+    if card["base_sha256"] != base_sha256:
+        raise ModelIntegrityError(f"encoder delta {directory / DELTA_FILE} applies to base weights "
+                                  f"{card['base_sha256'][:16]}…, not {base_sha256[:16]}…")
+    tensors, _ = _delta_tensors(directory, card)
+    layers = {layer_name(name): module for name, module in model.named_modules() if TARGETS.search(name)}
+    wanted = {f"{name}.lora_{part}" for name in layers for part in "AB"}
+    if set(tensors) != wanted:
+        raise ModelIntegrityError(f"encoder delta {directory / DELTA_FILE} does not fit this model's layers "
+                                  f"({len(tensors)} tensors for {len(wanted)})")
+    scale = float(card["alpha"]) / int(card["rank"])
+    with torch.no_grad():
+        for name, layer in layers.items():
+            a, b = tensors[f"{name}.lora_A"].float(), tensors[f"{name}.lora_B"].float()
+            layer.weight += scale * (b @ a).to(device=layer.weight.device, dtype=layer.weight.dtype)
+    return card
+
+
+class LoRALinear(torch.nn.Module):
+    """Training-time wrapper of a frozen linear layer: ``base(x) + (alpha / rank) * x A^T B^T``.
+
+    ``A`` starts as PyTorch's default Linear initialisation and ``B`` at zero, so training
+    starts from the base model exactly."""
+
+    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.base = base
+        self.scale = alpha / rank
+        bound = 1.0 / math.sqrt(base.in_features)
+        self.lora_A = torch.nn.Parameter((torch.rand(rank, base.in_features, generator=generator) * 2 - 1) * bound)
+        self.lora_B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + (x @ self.lora_A.T @ self.lora_B.T) * self.scale
+
+
+def attach_lora(model, rank: int, alpha: float, seed: int) -> dict[str, Any]:
+    """Freeze ``model`` and wrap each target linear layer with a trainable LoRA pair; returns
+    them by layer name (:func:`layer_name`)."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    generator = torch.Generator().manual_seed(seed)
+    wrapped = {}
+    for name, module in list(model.named_modules()):
+        if TARGETS.search(name):
+            parent_name, _, child = name.rpartition(".")
+            lora = LoRALinear(module, rank, alpha, generator)
+            setattr(model.get_submodule(parent_name), child, lora)
+            wrapped[layer_name(name)] = lora
+    return wrapped
+
+
+def save_delta(wrapped: dict[str, Any], directory: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write the LoRA pairs (fp16) and the card, with the delta's sha256 filled in; returns the card."""
+    from safetensors.torch import save
+
+    from claimcluster._files import atomic_write_bytes, atomic_write_text
+
+    tensors = {}
+    for name, layer in wrapped.items():
+        tensors[f"{name}.lora_A"] = layer.lora_A.detach().to(torch.float16).contiguous()
+        tensors[f"{name}.lora_B"] = layer.lora_B.detach().to(torch.float16).contiguous()
+    data = save(dict(sorted(tensors.items())), metadata={"format": "pt"})
+    card = {**card, "delta_sha256": hashlib.sha256(data).hexdigest(), "delta_bytes": len(data)}
+    atomic_write_bytes(directory / DELTA_FILE, data)
+    atomic_write_text(directory / CARD_FILE, json.dumps(card, indent=2) + "\n")
+    return card

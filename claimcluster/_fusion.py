@@ -1,0 +1,98 @@
+"""Hybrid scoring of claim candidates: a convex mix of the dense cosine and a saturated BM25 score.
+
+    dense = cosine(query, text)                                   (no extra text)
+          = (1 - e) * cosine(query, text) + e * cosine(query, extra text)
+    score = (1 - w) * dense + w * bm25 / (bm25 + h)
+
+BM25 is absolute, not normalised per query, so a fixed ``min_score`` means the same for every
+query. The weights are a frozen :class:`FusionWeights`; :data:`DEFAULT_FUSION` holds the values
+chosen on CLEF-2020 CheckThat! tweets (``python -m benchmarks.clef --tune``, figures in
+benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FusionWeights", "DEFAULT_FUSION"]
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How dense and lexical evidence are mixed (see the module docstring).
+
+    lexical_weight : w, the BM25 share of the score; 0 is dense only, 1 lexical only.
+    bm25_half : h, the BM25 score that counts half (saturation).
+    bm25_k1, bm25_b : BM25 term saturation and length normalisation.
+    extra_dense_weight : e, the share of the dense score taken from the extra text (a
+        fact-check title), where a claim has one.
+    """
+
+    lexical_weight: float = 0.7
+    bm25_half: float = 128.0
+    bm25_k1: float = 0.9
+    bm25_b: float = 0.3
+    extra_dense_weight: float = 0.25
+
+    def __post_init__(self) -> None:
+        from claimcluster.errors import InputError
+
+        for name in ("lexical_weight", "extra_dense_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise InputError(f"{name} ({value!r}) must be a number from 0 to 1")
+        for name in ("bm25_half", "bm25_k1"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise InputError(f"{name} ({value!r}) must be a positive number")
+        if not (isinstance(self.bm25_b, (int, float)) and 0.0 <= self.bm25_b <= 1.0):
+            raise InputError(f"bm25_b ({self.bm25_b!r}) must be a number from 0 to 1")
+
+
+# Chosen on CLEF-2020 train + dev tweets with the plain MiniLM (72-point grid, MAP@5 0.8820),
+# kept for the claim-tuned encoder after a dev check; see benchmarks/RESULTS.md.
+DEFAULT_FUSION = FusionWeights()
+
+
+def fuse(text_cosine: np.ndarray, extra_cosine: np.ndarray, has_extra: np.ndarray, bm25: np.ndarray,
+         weights: FusionWeights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dense, saturated lexical, fused) scores of candidates, each of shape (n_candidates,)."""
+    e = weights.extra_dense_weight
+    dense = np.where(has_extra, (1 - e) * text_cosine + e * extra_cosine, text_cosine)
+    saturated = bm25 / (bm25 + weights.bm25_half)
+    w = weights.lexical_weight
+    return dense, saturated, (1 - w) * dense + w * saturated
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def bm25_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """English tokens for BM25: stop words removed, Snowball-stemmed."""
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+class Bm25:
+    """A BM25 index over fixed texts (bm25s), built with the weights' k1 and b."""
+
+    def __init__(self, texts: Sequence[str], weights: FusionWeights) -> None:
+        import bm25s
+
+        self.k1, self.b = weights.bm25_k1, weights.bm25_b
+        self._retriever = bm25s.BM25(k1=self.k1, b=self.b)
+        self._retriever.index(bm25_tokens(texts), show_progress=False)
+
+    def fits(self, weights: FusionWeights) -> bool:
+        return (self.k1, self.b) == (weights.bm25_k1, weights.bm25_b)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every text for ``query``, shape (n_texts,)."""
+        return self._retriever.get_scores(bm25_tokens([query])[0])

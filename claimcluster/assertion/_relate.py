@@ -1,0 +1,92 @@
+"""How a sentence relates to a claim, and splitting a claim into its assertions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from claimcluster.assertion._rules import assertion_rules
+from claimcluster.assertion._scorers import PairScorer, StanceScorer, shipped_pair_scorer
+from claimcluster.cluster import NOISE, canonical_labels, medoid
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A sentence's ``stance`` toward a claim (repeats / denies / reports) with its probability,
+    and the assertion rules the two break (``conflicts``: "figures", "polarity", "roles")."""
+
+    stance: str
+    stance_score: float
+    conflicts: tuple[str, ...] = ()
+    same_assertion: bool | None = None
+    """Whether the two state the same assertion (:meth:`PairScorer.same`: the pair model and the
+    rules); None when no pair model was given."""
+
+
+def relate(texts: Sequence[str], vectors: np.ndarray, claims: str | Sequence[str], claim_vectors: np.ndarray,
+           scorer: StanceScorer, *, rules: bool = True, pair: PairScorer | None = None) -> list[Relation]:
+    """How each of ``texts`` relates to its claim: ``claims[i]`` (or one claim for all, given as a
+    string with a 1-D vector). ``rules=False`` skips the assertion rules (stance only); with a
+    ``pair`` scorer each relation also says whether the two are the same assertion."""
+    n = len(texts)
+    if n == 0:
+        return []
+    if isinstance(claims, str):
+        claims = [claims] * n
+        claim_vectors = np.repeat(np.asarray(claim_vectors)[None, :], n, axis=0)
+    texts, claims, vectors, claim_vectors = list(texts), list(claims), np.asarray(vectors), np.asarray(claim_vectors)
+    stances = scorer.predict(texts, claims, vectors, claim_vectors)
+    verdicts = assertion_rules(texts, claims) if rules else None
+    same: list | np.ndarray = [None] * n
+    if pair is not None:
+        same = pair.same(texts, claims, vectors, claim_vectors, rules=False)
+        same = same & ~verdicts.any if verdicts is not None else same
+    return [Relation(stance, p, verdicts.broken(j) if verdicts is not None else (),
+                     None if same[j] is None else bool(same[j]))
+            for j, (stance, p) in enumerate(stances)]
+
+
+def match_relations(texts: Sequence[str], vectors: np.ndarray, claims: Sequence[str], claim_vectors: np.ndarray,
+           model_id: str) -> list[dict[str, Any]]:
+    """The ``assess=True`` fields of matches, from the shipped models of embedding model
+    ``model_id``: ``stance`` toward the claim and ``stance_score``, the rules broken
+    (``conflicts``), and ``same_assertion`` (None without a shipped pair model)."""
+    relations = relate(texts, vectors, claims, claim_vectors, StanceScorer.load(model_id),
+                       pair=shipped_pair_scorer(model_id))
+    return [{"stance": r.stance, "stance_score": round(r.stance_score, 4), "conflicts": r.conflicts,
+             "same_assertion": r.same_assertion} for r in relations]
+
+
+def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,
+                     *, min_size: int = 2) -> np.ndarray:
+    """Split each claim into the assertion of its representative, its denials, other figures
+    and swapped roles.
+
+    Members whose stance toward the claim's medoid is "denies" form one new claim; members that
+    state quantities and share none with the medoid form another; members that relate the same
+    two names as the medoid with actor and target swapped a third. A split-off group smaller
+    than ``min_size`` becomes unclustered. Labels come back canonical.
+    """
+    out = labels.copy()
+    next_label = int(labels.max()) + 1 if len(labels) else 0
+    for label in range(next_label):
+        rows = np.flatnonzero(labels == label).tolist()
+        rep = rows[medoid(vectors[rows])]
+        relations = relate([texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep], scorer)
+        denies = [i for i, r in zip(rows, relations) if r.stance == "denies" and i != rep]
+        taken = {rep, *denies}
+        figures = [i for i, r in zip(rows, relations) if i not in taken and "figures" in r.conflicts]
+        taken.update(figures)
+        swapped = [i for i, r in zip(rows, relations) if i not in taken and "roles" in r.conflicts]
+        for group in (denies, figures, swapped):
+            if not group:
+                continue
+            if len(group) >= min_size and len(rows) - len(group) >= 1:
+                out[group] = next_label
+                next_label += 1
+            else:
+                out[group] = NOISE
+    return canonical_labels(out)
