@@ -34,7 +34,7 @@ bench: $(VENV)/.bench
 	$(PY) -m benchmarks.clef --data benchmarks/data/clef2020_checkthat_task2
 	$(PY) -m benchmarks.scale
 
-# Every learned file in claimcluster/models/ from the public train rows (about 35 minutes on 2 CPU cores).
+# Every learned file in claimcluster/models/ from the public train rows (about 25 minutes on 2 CPU cores).
 train: $(STAMP)
 	$(PY) -m claimcluster.training all --data benchmarks/data
 
