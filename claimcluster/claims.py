@@ -21,6 +21,8 @@ from claimcluster.documents import Rejection, Sentence
 
 __all__ = ["Member", "Claim", "ClaimSet"]
 
+STANCE_ORDER = ("repeats", "denies", "reports")
+
 
 @dataclass(frozen=True)
 class Member:
@@ -71,13 +73,34 @@ class Claim:
     def outlets(self) -> list[str]:
         return sorted({m.source for m in self.members})
 
-    def outlets_by_stance(self) -> dict[str, list[str]]:
-        """Which outlets repeat, deny or only report the claim."""
-        out: dict[str, set[str]] = {}
+    def stance_mix(self) -> dict[str, dict[str, int]]:
+        """For each outlet, how many of its member sentences repeat, deny or only report the claim."""
+        mix: dict[str, dict[str, int]] = {}
         for m in self.members:
             if m.stance is not None:
-                out.setdefault(m.stance, set()).add(m.source)
-        return {stance: sorted(sources) for stance, sources in out.items()}
+                counts = mix.setdefault(m.source, {})
+                counts[m.stance] = counts.get(m.stance, 0) + 1
+        return dict(sorted(mix.items()))
+
+    def outlet_stances(self) -> dict[str, str]:
+        """Each outlet's dominant stance: the one most of its sentences take; a tie goes to the
+        higher summed stance score, then to repeats, denies, reports in that order."""
+        score: dict[tuple[str, str], float] = {}
+        for m in self.members:
+            if m.stance is not None:
+                score[m.source, m.stance] = score.get((m.source, m.stance), 0.0) + (m.stance_score or 0.0)
+        out = {}
+        for outlet, counts in self.stance_mix().items():
+            out[outlet] = max(counts, key=lambda s: (counts[s], score[outlet, s], -STANCE_ORDER.index(s)))
+        return out
+
+    def outlets_by_stance(self) -> dict[str, list[str]]:
+        """Which outlets repeat, deny or only report the claim, each outlet counted once under its
+        dominant stance (:meth:`outlet_stances`; the full mix is :meth:`stance_mix`)."""
+        out: dict[str, list[str]] = {}
+        for outlet, stance in self.outlet_stances().items():
+            out.setdefault(stance, []).append(outlet)
+        return {stance: out[stance] for stance in STANCE_ORDER if stance in out}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +114,7 @@ class Claim:
             "outlets": self.outlets,
             "cohesion": round(self.cohesion, 4),
             "outlets_by_stance": self.outlets_by_stance(),
+            "outlet_stance_mix": self.stance_mix(),
             "members": [_member_dict(m) for m in self.members],
         }
 

@@ -87,7 +87,7 @@ def cluster_documents(
     labels = result.labels
     if granularity == "assertion":
         labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer,
-                                  min_size=min(2, min_cluster_size))
+                                  min_size=min_cluster_size)
     claims, unclustered = build_claims(sentences, vectors, labels, result.probabilities, scorer)
     return ClaimSet(
         claims=claims,

@@ -52,8 +52,10 @@ def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: i
         lines.append(f"  \u201c{_clip(claim.representative.text, width)}\u201d  [{claim.representative.doc_id}]")
         by_stance = claim.outlets_by_stance()
         if by_stance:
+            mixed = sum(len(counts) > 1 for counts in claim.stance_mix().values())
             lines.append("  outlets that " + ", ".join(f"{_VERBS[stance]}: {len(by_stance[stance])}"
-                                                      for stance in STANCES if stance in by_stance))
+                                                      for stance in STANCES if stance in by_stance)
+                         + (f" (each counted once, by its main stance; {mixed} mixed)" if mixed else ""))
         others = [m for m in claim.members if m is not claim.representative]
         for member in others[:max_members]:
             tag = f"{member.stance:<7} " if member.stance else ""

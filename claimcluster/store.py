@@ -270,7 +270,7 @@ class ClaimStore:
         labels, radii = result.labels, result.radii
         if self.settings.get("granularity") == "assertion":
             split = split_assertions([self._sentences[r]["norm"] for r in pool], self._vectors[pool], labels,
-                                     self._stance())
+                                     self._stance(), min_size=int(self.settings["min_cluster_size"]))
             # A split-off part is born inside its parent claim: it keeps the parent's radius.
             parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
             radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])

@@ -219,3 +219,49 @@ def test_a_model_for_another_encoder_or_other_features_is_refused(tmp_path):
     (tmp_path / "stance.json").write_text(json.dumps(data))
     with pytest.raises(ModelMismatchError, match="trained on other stance features"):
         StanceScorer.load(data["model_id"], path=tmp_path / "stance.json")
+
+
+def test_each_outlet_counts_once_under_its_main_stance():
+    from claimcluster.claims import Claim, Member
+
+    def member(outlet, stance, score, position):
+        return Member(doc_id=f"{outlet}-{position}", text=f"s{position}", start=0, end=2, position=position,
+                      outlet=outlet, stance=stance, stance_score=score)
+
+    members = (member("a", "repeats", 1.0, 0), member("a", "repeats", 0.9, 1), member("a", "denies", 0.8, 2),
+               member("b", "denies", 0.6, 3), member("b", "reports", 0.7, 4), member("c", "reports", 0.5, 5))
+    claim = Claim(id=0, representative=members[0], members=members, cohesion=0.7)
+    assert claim.outlet_stances() == {"a": "repeats", "b": "reports", "c": "reports"}  # b: a tie, higher score
+    assert claim.outlets_by_stance() == {"repeats": ["a"], "reports": ["b", "c"]}
+    assert sum(map(len, claim.outlets_by_stance().values())) == len(claim.outlets)
+    assert claim.stance_mix()["a"] == {"repeats": 2, "denies": 1}
+
+
+def test_a_relation_never_repeats_with_a_polarity_conflict(embedder):
+    from claimcluster.assertion import relate
+
+    claim = "Russian soldiers were killed in a US strike in Syria."
+    texts = ["Russian soldiers were killed in a US strike in Syria, a report that could not be independently verified.",
+             "Russia denied that any of its soldiers were killed in a US strike in Syria.",
+             "Russian soldiers were killed in a US strike in Syria."]
+    relations = relate(texts, embedder.encode(texts), claim, embedder.encode([claim])[0], StanceScorer.load())
+    assert not any(r.stance == "repeats" and "polarity" in r.conflicts for r in relations)
+    assert relations[1].stance == "denies" and "polarity" in relations[1].conflicts
+    assert relations[2].stance == "repeats" and relations[2].conflicts == ()
+
+
+def test_assertion_granularity_honours_the_minimum_size(seed_corpus, embedder):
+    for size in (3, 4):
+        claims = cluster_documents(seed_corpus, embedder=embedder, min_cluster_size=size, granularity="assertion")
+        assert claims.claims and all(c.size >= size for c in claims.claims), size
+
+
+def test_split_assertions_leaves_no_claim_under_the_minimum_size(embedder):
+    texts = ["Russian soldiers were killed in Syria.", "Russian troops were killed in Syria.",
+             "Russia denied that its soldiers were killed in Syria.", "Moscow denies Russian troops died in Syria.",
+             "Moscow denied that Russian soldiers died in Syria."]
+    vectors, scorer, one = embedder.encode(texts), StanceScorer.load(), np.zeros(5, dtype=int)
+    # The medoid is a denial; the two sentences asserting the deaths deny it and split off as a claim of
+    # two, or, when three are the minimum, leave the claim unclustered rather than as a claim of two.
+    assert split_assertions(texts, vectors, one, scorer, min_size=2).tolist() == [1, 1, 0, 0, 0]
+    assert split_assertions(texts, vectors, one, scorer, min_size=3).tolist() == [-1, -1, 0, 0, 0]

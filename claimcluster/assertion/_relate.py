@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,8 @@ from claimcluster.cluster import NOISE, canonical_labels, medoid
 @dataclass(frozen=True)
 class Relation:
     """A sentence's ``stance`` toward a claim (repeats / denies / reports) with its probability,
-    and the assertion rules the two break (``conflicts``: "figures", "polarity", "roles")."""
+    and the assertion rules the two break (``conflicts``: "figures", "polarity", "roles";
+    "polarity" only when the stance is not "repeats")."""
 
     stance: str
     stance_score: float
@@ -40,6 +41,12 @@ def relate(texts: Sequence[str], vectors: np.ndarray, claims: str | Sequence[str
     texts, claims, vectors, claim_vectors = list(texts), list(claims), np.asarray(vectors), np.asarray(claim_vectors)
     stances = scorer.predict(texts, claims, vectors, claim_vectors)
     verdicts = assertion_rules(texts, claims) if rules else None
+    if verdicts is not None:
+        # Polarity is read toward the claim by the stance model; the cue-word rule, which sees any
+        # negation in the sentence ("could not be independently verified"), only stands where the
+        # model does not call the sentence a repetition, so a relation never says "repeats (polarity)".
+        repeats = np.array([stance == "repeats" for stance, _ in stances])
+        verdicts = replace(verdicts, polarity=verdicts.polarity & ~repeats)
     same: list | np.ndarray = [None] * n
     if pair is not None:
         same = pair.same(texts, claims, vectors, claim_vectors, rules=False)
@@ -68,7 +75,9 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
     Members whose stance toward the claim's medoid is "denies" form one new claim; members that
     state quantities and share none with the medoid form another; members that relate the same
     two names as the medoid with actor and target swapped a third. A split-off group smaller
-    than ``min_size`` becomes unclustered. Labels come back canonical.
+    than ``min_size`` becomes unclustered, and so do the claim's remaining members when fewer
+    than ``min_size`` of them are left: every claim that comes back has at least ``min_size``
+    members. Labels come back canonical.
     """
     out = labels.copy()
     next_label = int(labels.max()) + 1 if len(labels) else 0
@@ -84,9 +93,12 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
         for group in (denies, figures, swapped):
             if not group:
                 continue
-            if len(group) >= min_size and len(rows) - len(group) >= 1:
+            if len(group) >= min_size:
                 out[group] = next_label
                 next_label += 1
             else:
                 out[group] = NOISE
+        remaining = [i for i in rows if out[i] == label]
+        if len(remaining) < min_size:
+            out[remaining] = NOISE
     return canonical_labels(out)
