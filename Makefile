@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m claimcluster cluster seeds/ --min-cluster-size 2 --max-claims 8
+	$(PY) -m claimcluster cluster seeds/ --max-claims 8
 
 test: $(STAMP)
 	$(PY) -m ruff check claimcluster benchmarks tests

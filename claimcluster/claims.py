@@ -141,8 +141,8 @@ class ClaimSet:
     n_documents: int = 0
     model_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
-    layout: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict, repr=False)
-    """2-D map position of each sentence, keyed by (doc_id, position), for reports."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reader of these claims should know about the input (no outlets, no dates)."""
 
     def __len__(self) -> int:
         return len(self.claims)
@@ -173,6 +173,7 @@ class ClaimSet:
                 "n_rejected": len(self.rejected),
                 "model_id": self.model_id,
                 "parameters": self.parameters,
+                "warnings": self.warnings,
             },
         }
 
@@ -266,15 +267,3 @@ def member_of(sentence: Sentence, similarity: float | None, probability: float, 
         stance=stance,
         stance_score=stance_score,
     )
-
-
-def sentence_layout(sentences: Sequence[Sentence], vectors: np.ndarray) -> dict[tuple[str, int], tuple[float, float]]:
-    """Two principal components of the sentence vectors, scaled to [0, 1], for the report map."""
-    if len(sentences) < 3:
-        return {(s.doc_id, s.position): (0.5, 0.5) for s in sentences}
-    centred = vectors - vectors.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
-    xy = centred @ vt[:2].T
-    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9)
-    xy = (xy - xy.min(axis=0)) / span
-    return {(s.doc_id, s.position): (float(x), float(y)) for s, (x, y) in zip(sentences, xy)}

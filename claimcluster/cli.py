@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +25,45 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+class _SizeOrAuto(click.ParamType):
+    """An integer of at least 2, or "auto"."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            size = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither 'auto' nor an integer", param, ctx)
+        if size < 2:
+            self.fail(f"{size} is below 2: a claim recurs", param, ctx)
+        return size
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="claimcluster")
-def main() -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr (no progress lines or warnings).")
+def main(quiet: bool = False) -> None:
     """Find the same assertion repeated across many news outlets."""
+    _log_to_stderr(logging.ERROR if quiet else logging.INFO)
+
+
+def _log_to_stderr(level: int) -> None:
+    """Progress lines and warnings of the library on stderr, one line each (also when stderr is a file)."""
+    logger = logging.getLogger("claimcluster")
+    logger.setLevel(level)
+    if not any(isinstance(h, _StderrLines) for h in logger.handlers):
+        logger.addHandler(_StderrLines())
+
+
+class _StderrLines(logging.Handler):
+    """Writes to whatever stderr is now (click swaps it in tests); warnings and errors say so."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = f"{record.levelname.lower()}: " if record.levelno >= logging.WARNING else ""
+        click.echo(prefix + record.getMessage(), err=True)
 
 
 def _field_options(func):
@@ -57,8 +93,8 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "parquet", "html", "markdown"]), default="text",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
-@click.option("--min-cluster-size", type=click.IntRange(min=2), default=DEFAULT_MIN_CLUSTER_SIZE, show_default=True,
-              help="Fewest sentences that make a claim.")
+@click.option("--min-cluster-size", type=_SizeOrAuto(), default="auto", show_default=True,
+              help="Fewest sentences that make a claim: N >= 2, or auto (2 under 150 documents, 3 under 400, else 4).")
 @click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True)
 @click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION, show_default=True,
               help="Least mean similarity of a claim's members to its centre.")

@@ -43,6 +43,17 @@ NOISE = -1
 # into noise; min_cluster_size=4 was the best ARI of the 4 x 6 grid for both the claim-tuned and the plain
 # model (0.9765 / 0.9693); min_cohesion=0.50 (mean pairwise cosine) is the highest cut that costs nothing there.
 DEFAULT_MIN_CLUSTER_SIZE = 4
+# min_cluster_size="auto" (cluster_documents, the CLI): a claim must recur in fewer sentences to count in a
+# small corpus. Chosen on random subsets of the Emergent dev partition (one headline = one document; ARI of
+# min_cluster_size 2 / 3 / 4, mean of 8 draws): 20 documents 0.60 / 0.31 / 0.19, 50: 0.82 / 0.69 / 0.42,
+# 100: 0.88 / 0.86 / 0.72, 200: 0.87 / 0.95 / 0.90, all 471: 0.71 / 0.96 / 0.98 (benchmarks/RESULTS.md).
+AUTO_MIN_CLUSTER_SIZE = ((150, 2), (400, 3))
+"""(documents below, min_cluster_size): 2 under 150 documents, 3 under 400, else DEFAULT_MIN_CLUSTER_SIZE."""
+
+
+def auto_min_cluster_size(n_documents: int) -> int:
+    """The min_cluster_size that ``"auto"`` picks for a corpus of ``n_documents`` documents."""
+    return next((size for below, size in AUTO_MIN_CLUSTER_SIZE if n_documents < below), DEFAULT_MIN_CLUSTER_SIZE)
 DEFAULT_MIN_SAMPLES = 1
 DEFAULT_MIN_COHESION = 0.50
 # Up to this many distinct rows the exact spanning tree is built (a 5,000 x 5,000 float64 distance

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sys
 import threading
@@ -42,8 +43,12 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2+claims"
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _BASE_ALIASES = {BASE_MODEL, "sentence-transformers/" + BASE_MODEL}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-# A progress bar is shown by default only for this many texts or more, in a terminal.
+# A progress bar is shown by default only for this many texts or more, in a terminal; elsewhere
+# such runs log a line per _PROGRESS_CHUNK texts.
 _PROGRESS_MIN_TEXTS = 2000
+_PROGRESS_CHUNK = 4096
+
+log = logging.getLogger(__name__)
 
 _verified: dict[tuple[str, int, int], str] = {}
 _verified_lock = threading.Lock()
@@ -257,13 +262,20 @@ class Embedder:
                 show_progress_bar = self.show_progress_bar
             if show_progress_bar is None:
                 show_progress_bar = len(todo) >= _PROGRESS_MIN_TEXTS and sys.stderr.isatty()
-            fresh = model.encode(
-                todo,
-                batch_size=batch_size or self.batch_size,
-                show_progress_bar=show_progress_bar,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            ).astype(np.float32, copy=False)
+            # Without a bar (stderr not a terminal, e.g. a log file), long runs say how far they are.
+            step = len(todo) if show_progress_bar or len(todo) < _PROGRESS_MIN_TEXTS else _PROGRESS_CHUNK
+            parts = []
+            for first in range(0, len(todo), step):
+                parts.append(model.encode(
+                    todo[first:first + step],
+                    batch_size=batch_size or self.batch_size,
+                    show_progress_bar=show_progress_bar,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                ).astype(np.float32, copy=False))
+                if step < len(todo):
+                    log.info("embedded %d of %d new sentences", min(first + step, len(todo)), len(todo))
+            fresh = np.concatenate(parts)
             if cache is not None:
                 cache.put(self.model_id, todo, fresh)
             known.update(zip(todo, fresh))

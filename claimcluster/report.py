@@ -6,18 +6,12 @@ JSON and Parquet come from :meth:`ClaimSet.to_json` and :meth:`ClaimSet.to_parqu
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 
 from claimcluster.assertion import STANCES
 from claimcluster.claims import Claim, ClaimSet
 
 __all__ = ["render_text", "render_markdown", "render_html"]
-
-_PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-)
-
 
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
@@ -42,7 +36,7 @@ def _summary_line(claims: ClaimSet) -> str:
 
 def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: int = 4, width: int = 100) -> str:
     """Claims that span the most outlets first, each with its representative and a few members."""
-    lines = [_summary_line(claims), ""]
+    lines = [_summary_line(claims), *(f"warning: {w}" for w in claims.warnings), ""]
     shown = claims.claims if max_claims is None else claims.claims[:max_claims]
     for claim in shown:
         lines.append(
@@ -74,8 +68,8 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(claims: ClaimSet, *, max_members: int | None = None) -> str:
     """A Markdown report: summary, claims table, and each claim's members with provenance."""
-    out = ["# Claims", "", _summary_line(claims), "", "| id | representative | outlets | documents | size | cohesion |",
-           "|---:|---|---:|---:|---:|---:|"]
+    out = ["# Claims", "", _summary_line(claims), "", *(f"> warning: {w}\n" for w in claims.warnings),
+           "| id | representative | outlets | documents | size | cohesion |", "|---:|---|---:|---:|---:|---:|"]
     for claim in claims.claims:
         out.append(
             f"| {claim.id} | {_md_cell(claim.representative.text)} | {len(claim.outlets)} | {len(claim.doc_ids)} "
@@ -90,32 +84,57 @@ def render_markdown(claims: ClaimSet, *, max_members: int | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _map_points(claims: ClaimSet) -> list[dict]:
-    points = []
-    for claim in claims.claims:
-        for m in claim.members:
-            x, y = claims.layout.get((m.doc_id, m.position), (0.5, 0.5))
-            points.append({"x": x, "y": y, "c": claim.id, "t": _clip(m.text, 140), "d": m.doc_id})
-    for m in claims.unclustered:
-        x, y = claims.layout.get((m.doc_id, m.position), (0.5, 0.5))
-        points.append({"x": x, "y": y, "c": -1, "t": _clip(m.text, 140), "d": m.doc_id})
-    return points
+_MATRIX_CLAIMS = 20
+_MATRIX_OUTLETS = 15
+_INITIAL = {"repeats": "R", "denies": "D", "reports": "r"}
 
 
-def _claim_row(claim: Claim) -> str:
+def _day(member) -> str | None:
+    """The member's publication day (YYYY-MM-DD) when its date starts with one."""
+    text = (member.published or "")[:10]
+    return text if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit() else None
+
+
+def _member_item(m) -> str:
     esc = html.escape
-    members = "".join(
-        f"<li><code>{esc(m.doc_id)}</code> <span class=off>[{m.start}:{m.end}]</span> "
-        f"<span class=sim>{m.similarity:.2f}</span> <span class='st {esc(m.stance or '')}'>{esc(m.stance or '')}</span> "
-        f"{esc(m.text)}</li>"
-        for m in claim.members
-    )
-    colour = _PALETTE[claim.id % len(_PALETTE)]
+    meta = " · ".join(x for x in (m.outlet, m.published) if x)
+    return (f"<li><span class='st {esc(m.stance or '')}'>{esc(m.stance or '')}</span> "
+            f"<span class=sim>{m.similarity:.2f}</span> {esc(m.text)} <span class=off>{esc(meta)} "
+            f"<code>{esc(m.doc_id)}</code> [{m.start}:{m.end}]</span></li>")
+
+
+def _sparkline(days: list[str], span: list[str]) -> str:
+    """Members per day across the corpus's date span, as a small inline SVG."""
+    if not days or not span:
+        return ""
+    counts = Counter(days)
+    peak = max(counts.values())
+    width = max(len(span), 1)
+    bars = "".join(f"<rect x='{i}' y='{10 - 10 * counts[d] / peak:.1f}' width='1' height='{10 * counts[d] / peak:.1f}'/>"
+                   for i, d in enumerate(span) if d in counts)
+    return f"<svg class=spark viewBox='0 0 {width} 10' preserveAspectRatio='none'>{bars}</svg>"
+
+
+def _claim_row(claim: Claim, span: list[str], widest: int) -> str:
+    esc = html.escape
+    days = sorted(d for d in (_day(m) for m in claim.members) if d)
+    mixed = sum(len(c) > 1 for c in claim.stance_mix().values())
+    search = " ".join([claim.representative.text, *(m.text for m in claim.members),
+                       *(m.outlet or "" for m in claim.members)]).lower()
+    by_stance = claim.outlets_by_stance()
     return (
-        f"<tr><td><span class=dot style='background:{colour}'></span>{claim.id}</td>"
-        f"<td><details><summary>{esc(claim.representative.text)}</summary><ul>{members}</ul></details></td>"
-        f"<td>{len(claim.outlets)}</td><td>{_stance_cell(claim)}</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td>"
-        f"<td>{claim.cohesion:.2f}</td></tr>"
+        f"<tr data-id={claim.id} data-outlets={len(claim.outlets)} data-docs={len(claim.doc_ids)} "
+        f"data-size={claim.size} data-cohesion={claim.cohesion:.3f} data-first='{days[0] if days else ''}' "
+        f"data-stances='{' '.join(by_stance)}' data-text='{esc(search)}'>"
+        f"<td>{claim.id}</td>"
+        f"<td><details><summary>{esc(claim.representative.text)} <span class=off>"
+        f"{esc(claim.representative.outlet or claim.representative.doc_id)}</span></summary>"
+        f"<ul>{''.join(_member_item(m) for m in claim.members)}</ul></details></td>"
+        f"<td class=num><span class=bar style='width:{60 * len(claim.outlets) / max(widest, 1):.0f}px'></span>"
+        f"{len(claim.outlets)}</td><td>{_stance_cell(claim)}{f' <span class=off>{mixed} mixed</span>' if mixed else ''}"
+        f"</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td><td>{claim.cohesion:.2f}</td>"
+        f"<td>{days[0] if days else ''}{' – ' + days[-1] if days and days[-1] != days[0] else ''}"
+        f"{_sparkline(days, span)}</td></tr>"
     )
 
 
@@ -124,41 +143,94 @@ def _stance_cell(claim: Claim) -> str:
     return " ".join(f"<span class='st {s}'>{s} {len(by_stance[s])}</span>" for s in STANCES if s in by_stance)
 
 
+def _matrix(claims: ClaimSet) -> str:
+    """The most widespread claims against the outlets that carry most claims: each cell is the
+    outlet's main stance toward the claim (R repeats, D denies, r reports)."""
+    top = claims.claims[:_MATRIX_CLAIMS]
+    carried = Counter(o for c in top for o in c.outlets)
+    outlets = [o for o, _ in carried.most_common(_MATRIX_OUTLETS)]
+    if not top or not outlets:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th class=vert><span>{esc(_clip(o, 28))}</span></th>" for o in outlets)
+    rows = []
+    for claim in top:
+        stances = claim.outlet_stances()
+        cells = "".join(f"<td class='cell {stances.get(o, '')}'>{_INITIAL.get(stances.get(o, ''), '')}</td>"
+                        for o in outlets)
+        rows.append(f"<tr><td class=rep title='{esc(claim.representative.text)}'>{claim.id} · "
+                    f"{esc(_clip(claim.representative.text, 70))}</td>{cells}</tr>")
+    return (f"<h2>Who carries what</h2><p class=off>The {len(top)} most widespread claims against the {len(outlets)} "
+            f"outlets that carry most of them; a cell is the outlet's main stance (R repeats, D denies, r reports)."
+            f"</p><table class=matrix><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def render_html(claims: ClaimSet, *, title: str = "claimcluster report") -> str:
-    """One self-contained HTML file: claims table with expandable members, and a 2-D sentence map."""
-    rows = "\n".join(_claim_row(c) for c in claims.claims)
-    points = json.dumps(_map_points(claims), ensure_ascii=False).replace("</", "<\\/")
-    palette = json.dumps(_PALETTE)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+    """One self-contained HTML file (no server, no CDN): who carries which claim, then every claim
+    with its members (outlet, date, stance), searchable, filterable and sortable."""
+    all_days = sorted({d for c in claims.claims for d in (_day(m) for m in c.members) if d})
+    span = _date_span(all_days)
+    widest = max((len(c.outlets) for c in claims.claims), default=1)
+    rows = "\n".join(_claim_row(c, span, widest) for c in claims.claims)
+    warnings = "".join(f"<p class=warn>warning: {html.escape(w)}</p>" for w in claims.warnings)
+    return _PAGE.format(title=html.escape(title), summary=html.escape(_summary_line(claims)), warnings=warnings,
+                        matrix=_matrix(claims), rows=rows, n=len(claims.claims))
+
+
+def _date_span(days: list[str]) -> list[str]:
+    """Every day from the first to the last (at most ten years), for the timelines."""
+    import datetime as dt
+
+    if not days:
+        return []
+    first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+    n = min((last - first).days, 3660) + 1
+    return [(first + dt.timedelta(days=i)).isoformat() for i in range(n)]
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}
-table{{border-collapse:collapse;width:100%}} td,th{{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}}
-th{{background:#f4f4f4}} td:first-child{{white-space:nowrap}} summary{{cursor:pointer}} ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.2em 0}}
-.off{{color:#888;font-size:12px}} .sim{{color:#555;font-variant-numeric:tabular-nums}}
-.st{{font-size:12px;padding:0 4px;border-radius:3px}} .st.denies{{background:#fdd}} .st.repeats{{background:#dfd}} .st.reports{{background:#eef}}
-.dot{{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}}
-#map{{border:1px solid #ccc;background:#fff}} #tip{{position:absolute;background:#fffbe6;border:1px solid #ccc;padding:4px;display:none;max-width:420px}}
+table{{border-collapse:collapse}} #claims{{width:100%}} td,th{{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}}
+th{{background:#f4f4f4}} #claims th{{cursor:pointer;white-space:nowrap}} summary{{cursor:pointer}}
+ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.25em 0}}
+.off{{color:#777;font-size:12px}} .sim{{color:#555;font-variant-numeric:tabular-nums}} .warn{{background:#fff4d6;padding:4px 8px}}
+.st{{font-size:12px;padding:0 4px;border-radius:3px}} .st.denies{{background:#fdd}} .st.repeats{{background:#dfd}} .st.reports{{background:#e6e9ff}}
+.bar{{display:inline-block;height:8px;background:#8ab;margin-right:6px}} td.num{{white-space:nowrap}} .spark{{display:block;width:120px;height:14px;fill:#579}}
+.matrix td.cell{{width:18px;text-align:center;font-size:12px;padding:2px}} .cell.repeats{{background:#cfc}} .cell.denies{{background:#fbb}} .cell.reports{{background:#dde}}
+.matrix td.rep{{white-space:nowrap;font-size:12px}} th.vert{{height:140px;vertical-align:bottom;padding:2px}} th.vert span{{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:12px}}
+#controls{{margin:1em 0;display:flex;gap:1em;align-items:center}} #q{{width:24em;padding:3px}}
 </style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(_summary_line(claims))}</p>
-<h2>Sentence map</h2>
-<p>Each dot is a sentence (first two principal components of its embedding), coloured by claim; grey = in no claim.</p>
-<canvas id="map" width="900" height="500"></canvas><div id="tip"></div>
+<h1>{title}</h1>
+<p>{summary}</p>
+{warnings}
+{matrix}
 <h2>Claims</h2>
-<table><thead><tr><th>id</th><th>representative (click for members)</th><th>outlets</th><th>stance (outlets)</th><th>documents</th><th>size</th><th>cohesion</th></tr></thead>
+<div id=controls><input id=q type=search placeholder="search claims, members, outlets">
+<label>stance <select id=stance><option value="">any</option><option value=denies>denied by some outlet</option>
+<option value=reports>reported without endorsing</option></select></label>
+<label>at least <input id=minout type=number min=1 value=1 style="width:4em"> outlets</label>
+<span id=shown class=off></span></div>
+<table id=claims><thead><tr><th data-key=id>id</th><th>representative (click for members)</th><th data-key=outlets>outlets ▾</th>
+<th>stance (outlets, each once)</th><th data-key=docs>documents</th><th data-key=size>size</th><th data-key=cohesion>cohesion</th>
+<th data-key=first>seen</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
 <script>
-const P={points}, C={palette};
-const cv=document.getElementById('map'), g=cv.getContext('2d'), tip=document.getElementById('tip'), pad=20;
-const X=p=>pad+p.x*(cv.width-2*pad), Y=p=>pad+(1-p.y)*(cv.height-2*pad);
-for(const p of P){{g.beginPath();g.arc(X(p),Y(p),p.c<0?2.5:4,0,7);g.fillStyle=p.c<0?'#ccc':C[p.c%C.length];g.fill();}}
-cv.onmousemove=e=>{{const r=cv.getBoundingClientRect(),mx=e.clientX-r.left,my=e.clientY-r.top;
-let best=null,bd=64;for(const p of P){{const d=(X(p)-mx)**2+(Y(p)-my)**2;if(d<bd){{bd=d;best=p;}}}}
-if(!best){{tip.style.display='none';return;}}tip.style.display='block';tip.style.left=(e.pageX+12)+'px';tip.style.top=(e.pageY+12)+'px';
-tip.textContent=(best.c<0?'no claim':'claim '+best.c)+' · '+best.d+': '+best.t;}};
+const body=document.querySelector('#claims tbody'), rows=[...body.rows], q=document.getElementById('q'),
+  stance=document.getElementById('stance'), minout=document.getElementById('minout'), shown=document.getElementById('shown');
+function filter(){{const t=q.value.toLowerCase().trim(), s=stance.value, m=+minout.value||1; let n=0;
+  for(const r of rows){{const ok=(!t||r.dataset.text.includes(t))&&(!s||r.dataset.stances.split(' ').includes(s))&&(+r.dataset.outlets>=m);
+    r.style.display=ok?'':'none'; n+=ok;}} shown.textContent=n+' of {n} claims';}}
+let last=null, dir=-1;
+for(const th of document.querySelectorAll('#claims th[data-key]')) th.onclick=()=>{{const k=th.dataset.key;
+  dir=(last===k)?-dir:(k==='id'||k==='first'?1:-1); last=k;
+  rows.sort((a,b)=>{{const x=a.dataset[k], y=b.dataset[k], nx=+x, ny=+y;
+    return dir*((isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny);}});
+  for(const r of rows) body.appendChild(r);}};
+q.oninput=stance.onchange=minout.oninput=filter; filter();
 </script>
 </body></html>
 """

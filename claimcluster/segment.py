@@ -2,7 +2,8 @@
 
 Documents are cut into paragraphs at line breaks, paragraphs that are page furniture are
 removed by visible rules (:data:`DEFAULT_FURNITURE_RULES`, extend or replace them), and the
-rest is split into sentences by spaCy's rule-based sentencizer (no model download). Every
+rest is split into sentences by pySBD (rule-based, no model download; it keeps titles,
+initials and abbreviations such as "Capt.", "J. K." or "No. 10" inside their sentence). Every
 sentence keeps its exact text and character offsets in the original document, plus a
 normalised form for matching (NFKC, straight quotes, plain dashes, single spaces).
 
@@ -112,6 +113,37 @@ DEFAULT_FURNITURE_RULES: tuple[FurnitureRule, ...] = (
     FurnitureRule("number-only", r"^[\d\s,.kKmM]+$"),
     FurnitureRule("bare-bullet", r"^[\W_]*$"),
     FurnitureRule("byline-furniture", r"report a typo|all rights reserved|^share (this|on)\b|^show \d+ repl(y|ies)$"),
+    # Scraped news (fnc1_train_bodies): video, gallery and poll widgets, social prompts, embedded posts,
+    # photo credits, bylines, script code, and the stock no-comment line.
+    FurnitureRule("video-prompt", r"^\W*(scroll down for (the )?videos?|video loading|watch (the )?(video|next)\b"
+                  r"|please enable javascript|(using|on) a mobile device|click here to (see|watch|view)"
+                  r"|view (the )?gallery|poll loading)"),
+    FurnitureRule("social-prompt", r"^\W*(follow|like) (us|[\w .'-]{1,40}?( \(@\w+\))?) on (twitter|facebook|instagram)"
+                  r"|^\W*view (this post )?on (instagram|twitter|facebook|youtube)|have something to add to this story"
+                  r"|share it in the comments|not (currently )?accepting comments"
+                  r"|comments (are|have been) (closed|disabled)"),
+    FurnitureRule("embedded-post", r"[\u2014-]\s*[^()]{1,60}\(@\w{1,15}\)\s+[a-z]+ \d{1,2}, \d{4}\W*$"
+                  r"|^\W*pic\.twitter\.com/\w+\W*$", "sentence"),
+    FurnitureRule("photo-credit", r"^\W*\[?(image|photo|picture|video)s? (via|courtesy( of)?|credit)\b[^.]{0,80}\]?\W*$"
+                  r"|^\W*(photo|image|picture)( credit)?\s*:[^.]{0,80}$|^[^.]{0,80}\b(getty images|ap photo|afp photo"
+                  r"|shutterstock)\W*$"),
+    FurnitureRule("byline", r"^\W*(by|written by|reporting by|additional reporting by|editing by|compiled by)"
+                  r"\s+([\w.'-]+\s*){1,4}([,;]\s*(editing|additional reporting) by\s+([\w.'-]+\s*){1,4})*\W*$"),
+    FurnitureRule("continue-reading", r"^\W*(continue reading( the main story)?"
+                  r"|read the (full|original) (story|article|report)( here)?|see all related|related coverage)\W*$"),
+    FurnitureRule("script", r"^\s*[\w.$]+\([^()]*\);?\s*$|\bfunction\s*\(|document\.write\(|\bvar \w+\s*="),
+    FurnitureRule("no-comment", r"^[^.]{0,80}\b(declined|refused) to comment( further| on [^.]{0,60})?\W*$"
+                  r"|^[^.]{0,80}\b(did not|didn't) (immediately )?respond to (a |an |our )?(requests? for (a )?comment|"
+                  r"emails?|calls?)[^.]{0,40}\W*$|^[^.]{0,80}\bcould not (immediately )?be reached for comment\W*$"
+                  r"|^\W*there (was|has been) (also )?no (immediate )?comment from\b[^.]{0,60}\W*$"
+                  r"|^[^.]{0,80}\b(was|were) not (immediately )?available for comment\W*$", "sentence"),
+    FurnitureRule("attribution-boilerplate", r"\bcontributed to this (report|story|article)\W*$"
+                  r"|^\W*this (article|story|post) (originally )?(appeared|was (first |originally )?published)"
+                  r" (in|on)\b|\bspoke on (the )?condition of anonymity because\b", "sentence"),
+    FurnitureRule("update-notice", r"^\W*(this is a (developing|breaking) (story|news story)"
+                  r"|check back (later |soon )?for (more |further )?updates"
+                  r"|we will (provide|bring you|update( you)? with) more|more (details|information) to (come|follow)"
+                  r"|this (story|article|post) (has been|was|will be) updated\W*$)", "sentence"),
 )
 
 
@@ -130,13 +162,28 @@ class Segmentation:
 
 
 @lru_cache(maxsize=1)
-def _sentencizer():
-    import spacy
+def _segmenter():
+    import pysbd
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.max_length = 10_000_000
-    return nlp
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _sentence_spans(block: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of each sentence of ``block``, trimmed of surrounding whitespace."""
+    cursor = 0
+    for piece in _segmenter().segment(block):
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start = block.find(stripped, cursor)
+        if start < 0:  # pySBD returned text that is not a slice of the block: keep the rest whole
+            rest = block[cursor:].strip()
+            if rest:
+                start = block.index(rest, cursor)
+                yield start, start + len(rest)
+            return
+        cursor = start + len(stripped)
+        yield start, cursor
 
 
 def _paragraphs(text: str) -> Iterable[tuple[int, int]]:
@@ -179,7 +226,6 @@ def segment_documents(
         ``furniture:<rule>``, ``too-short`` or ``too-long`` with its doc_id and offsets.
     """
     result = Segmentation()
-    nlp = _sentencizer()
     for document in documents:
         text = document.text
         blocks: list[tuple[int, int]] = []
@@ -196,10 +242,9 @@ def segment_documents(
             result.dropped.append(Rejection(f"{document.doc_id}@{start}:{end}", f"furniture:{rule.name}",
                                             text[start:end]))
         position = 0
-        docs = nlp.pipe(text[s:e] for s, e in blocks)
-        for (block_start, _), doc in zip(blocks, docs):
-            for span in doc.sents:
-                start, end = block_start + span.start_char, block_start + span.end_char
+        for block_start, block_end in blocks:
+            for span_start, span_end in _sentence_spans(text[block_start:block_end]):
+                start, end = block_start + span_start, block_start + span_end
                 raw = text[start:end]
                 norm = normalize_text(raw)
                 where = f"{document.doc_id}@{start}:{end}"

@@ -34,7 +34,7 @@ from claimcluster._join import core_distances, join_known
 from claimcluster._locks import directory_write_lock
 from claimcluster._persist import read_bundle, read_generation, write_bundle
 from claimcluster.assertion import StanceScorer, match_relations, relate, split_assertions
-from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, sentence_layout, spread_order
+from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
@@ -337,10 +337,8 @@ class ClaimStore:
 
     def claim_set(self) -> ClaimSet:
         """All claims and unclustered sentences as a :class:`ClaimSet`, for reports and exports."""
-        sentences = [_sentence(record) for record in self._sentences]
         return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=len(self._documents),
-                        model_id=self.embedder.model_id, parameters=dict(self.settings),
-                        layout=sentence_layout(sentences, self._vectors))
+                        model_id=self.embedder.model_id, parameters=dict(self.settings))
 
     def timeline(self, claim_id: int) -> list[dict[str, Any]]:
         """Members in order of appearance: document date when given, else insertion order.

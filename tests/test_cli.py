@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -38,7 +39,7 @@ def test_cluster_json_outline(runner, tmp_path):
     assert {"doc_id", "text"} <= set(data["unclustered"][0])
 
 
-@pytest.mark.parametrize("fmt, marker", [("html", "<canvas id=\"map\""), ("markdown", "| id | representative |")])
+@pytest.mark.parametrize("fmt, marker", [("html", "<table id=claims>"), ("markdown", "| id | representative |")])
 def test_cluster_reports(runner, fmt, marker):
     result = runner.invoke(main, ["cluster", str(SEEDS), "--min-cluster-size", "2", "--format", fmt])
     assert result.exit_code == 0, result.output
@@ -65,3 +66,25 @@ def test_library_errors_become_clean_messages(runner, tmp_path):
 def test_python_dash_m_works():
     done = subprocess.run([sys.executable, "-m", "claimcluster", "cluster", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "Example:" in done.stdout
+
+
+def test_html_report_is_one_file_a_researcher_can_search(tmp_path):
+    out = tmp_path / "claims.html"
+    old = os.umask(0o022)
+    try:
+        done = subprocess.run([sys.executable, "-m", "claimcluster", "cluster", str(SEEDS), "--min-cluster-size", "2",
+                               "--format", "html", "--out", str(out)], capture_output=True, text=True)
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)  # the umask, not 0600
+    assert "Who carries what" in page and "<input id=q type=search" in page and "data-key=outlets" in page
+    assert "<script src" not in page and "<link" not in page and "@import" not in page  # no CDN, no server
+    # stderr is not a terminal here: the run says where it is, and that the seeds name no outlet or date.
+    assert "5 documents: " in done.stderr and " claims; " in done.stderr
+    assert "warning: 5 of 5 documents have no outlet" in done.stderr
+    assert "warning: 5 of 5 documents have no outlet" in page
+    quiet = subprocess.run([sys.executable, "-m", "claimcluster", "--quiet", "cluster", str(SEEDS), "--format", "json"],
+                           capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == "" and json.loads(quiet.stdout)["summary"]["warnings"]

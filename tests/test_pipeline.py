@@ -99,3 +99,13 @@ def test_emergent_quality_floor(embedder):
     labels = np.array([predicted.get(d.doc_id, -1 - i) for i, d in enumerate(docs)])
     gold = np.array([r["claim_group"] for r in rows])
     assert adjusted_rand_score(gold, labels) >= 0.94
+
+
+def test_defaults_adapt_to_corpus_size(seed_corpus, embedder):
+    from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, auto_min_cluster_size
+
+    assert [auto_min_cluster_size(n) for n in (5, 149, 150, 399, 400, 100_000)] == [2, 2, 3, 3, 4, 4]
+    assert DEFAULT_MIN_CLUSTER_SIZE == 4
+    claims = cluster_documents(seed_corpus, embedder=embedder)  # five articles, the defaults
+    assert claims.parameters["min_cluster_size"] == 2 and claims.parameters["min_cluster_size_asked"] == "auto"
+    assert len(claims.claims) >= 10 and sum(len(c.outlets) >= 3 for c in claims.claims) >= 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from claimcluster import DEFAULT_FURNITURE_RULES, Document, FurnitureRule, normalize_text, segment_documents
 
 FURNITURE = [
@@ -62,3 +64,64 @@ def test_length_bounds_are_reported():
     result = segment_documents([doc], max_chars=1000)
     assert [s.text for s in result.sentences] == ["This one has enough words in it."]
     assert sorted(result.dropped_counts()) == ["too-long", "too-short"]
+
+
+# Lines as they occur in fnc1_train_bodies (scraped news): furniture, and sentences that look like it but are not.
+SCRAPED_FURNITURE = {
+    "Scroll down for video": "video-prompt",
+    "Video loading Watch next Watch this video again Watch Next": "video-prompt",
+    "USING A MOBILE DEVICE? CLICK HERE TO SEE THE VIDEO.": "video-prompt",
+    "Have something to add to this story? Share it in the comments.": "social-prompt",
+    "Sorry we are not currently accepting comments on this article.": "social-prompt",
+    "\u2014\u2014 >> Follow Evan McMurry (@evanmcmurry) on Twitter": "social-prompt",
+    "Gay rights are human rights pic.twitter.com/abc \u2014 PinkNews (@pinknews) December 15, 2014": "embedded-post",
+    "[Image via screengrab]": "photo-credit",
+    "Photo: John Smith/Getty Images": "photo-credit",
+    "Please enable Javascript to watch.": "video-prompt",
+    "Continue reading the main story": "continue-reading",
+    "Read the full report here.": "continue-reading",
+    "mboxCreate('FoxNews-Politics-Autoplay-Videos-In-Articles');": "script",
+    "Reporting by John Smith; Editing by Mary Jones": "byline",
+    "A spokesman for the ministry declined to comment on the report.": "no-comment",
+    "The North Korean Embassy in London did not respond to requests for a comment.": "no-comment",
+    "There was also no immediate comment from the Jordanian government.": "no-comment",
+    "The Associated Press contributed to this report.": "attribution-boilerplate",
+    "This article originally appeared in The New York Post.": "attribution-boilerplate",
+    "The officials spoke on condition of anonymity because they were not authorized to discuss the hostage "
+    "situation.": "attribution-boilerplate",
+    "We will provide more information when it is available.": "update-notice",
+}
+NOT_FURNITURE = [
+    "The Pentagon declined to comment on reports that 200 Russians were killed, but said the strike was defensive.",
+    "By 2015, Apple will have sold 20 million watches, analysts said.",
+    "Police said the video showed the officer firing six shots.",
+    "The photo was taken by a Getty Images photographer in Kiev on Monday, the agency said.",
+    "The ministry said there would be no comment from the president until the inquiry had reported in May.",
+    "The story was updated by the agency after the Kremlin denied that any soldiers had died.",
+]
+
+
+@pytest.mark.parametrize("line", [*SCRAPED_FURNITURE, *NOT_FURNITURE])
+def test_scraped_news_furniture_rules(line):
+    text = f"Headline of the story\n\n{line}\n\nThe minister said the bridge would reopen in May after repairs."
+    seg = segment_documents([Document(doc_id="d", text=text)])
+    reasons = {r.text: r.reason for r in seg.dropped}
+    if line in SCRAPED_FURNITURE:
+        assert reasons.get(line) == f"furniture:{SCRAPED_FURNITURE[line]}", reasons
+    else:
+        assert line in [s.text for s in seg.sentences]
+    assert seg.sentences[-1].text == "The minister said the bridge would reopen in May after repairs."
+
+
+def test_titles_initials_and_abbreviations_stay_inside_their_sentence():
+    text = ("The dead included Lt. Col. Jan Mohammad Arash, Capt. Mohammad Nasir Askarzada and Capt. Ahmad Shah, "
+            "officials said. Dr. Smith met Gov. Brown at 5 p.m. on Jan. 5 in Washington, D.C. before leaving. "
+            "J. K. Rowling wrote it in 1997. He paid $2.5 million for the house at No. 10.")
+    seg = segment_documents([Document(doc_id="d", text=text)])
+    assert [s.text for s in seg.sentences] == [
+        "The dead included Lt. Col. Jan Mohammad Arash, Capt. Mohammad Nasir Askarzada and Capt. Ahmad Shah, "
+        "officials said.",
+        "Dr. Smith met Gov. Brown at 5 p.m. on Jan. 5 in Washington, D.C. before leaving.",
+        "J. K. Rowling wrote it in 1997.",
+        "He paid $2.5 million for the house at No. 10."]
+    assert all(text[s.start:s.end] == s.text for s in seg.sentences)
