@@ -99,7 +99,7 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
 @click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION, show_default=True,
               help="Least mean similarity of a claim's members to its centre.")
 @click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
-              help="claim: a claim with its denials, members labelled by stance; assertion: denials and other "
+              help="claim: members labelled by stance toward the representative; assertion: denials and other "
                    "figures split off as claims of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")

@@ -73,8 +73,10 @@ def cluster_documents(
     min_samples, min_cohesion, cluster_selection_method
         Clustering parameters; see :func:`claimcluster.cluster.cluster_vectors`.
     granularity : {"claim", "assertion"}, default="claim"
-        "claim" (Emergent's sense) keeps a claim and its denials together, each member
-        labelled with its stance toward the representative (repeats / denies / reports).
+        "claim" (Emergent's sense): each member labelled with its stance toward the
+        representative (repeats / denies / reports); a denial the encoder places among the
+        sentences it denies stays there, though the claim-tuned encoder often gives a denial a
+        claim of its own.
         "assertion" splits off, as claims of their own, the members that deny the
         representative, those that state other figures than it (62 vs 100 killed) and those
         that swap who did what to whom ("Israel accused Hamas" / "Hamas accused Israel").

@@ -168,8 +168,33 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False)
 
 
+# pySBD's time grows faster than linearly with the length of one paragraph (184,000 characters: 28 s), so
+# longer paragraphs are cut first at a sentence end past every SEGMENT_CHUNK characters.
+SEGMENT_CHUNK = 2000
+# A cut follows a lowercase word or a digit, never a capitalised one ("Capt.", "J.", "U.S.").
+_CHUNK_END = re.compile(r"(?:\b[a-z]{2,}|\d)[.!?][\"\u201d')\]]*\s+(?=[A-Z\"\u201c])")
+
+
+def _chunks(block: str) -> Iterable[tuple[int, str]]:
+    """(offset, text) pieces of ``block``, each cut at a likely sentence end after SEGMENT_CHUNK characters."""
+    start = 0
+    while len(block) - start > SEGMENT_CHUNK:
+        found = _CHUNK_END.search(block, start + SEGMENT_CHUNK)
+        if found is None:
+            break
+        yield start, block[start:found.end()]
+        start = found.end()
+    yield start, block[start:]
+
+
 def _sentence_spans(block: str) -> Iterable[tuple[int, int]]:
     """(start, end) of each sentence of ``block``, trimmed of surrounding whitespace."""
+    for offset, chunk in _chunks(block):
+        for start, end in _chunk_spans(chunk):
+            yield offset + start, offset + end
+
+
+def _chunk_spans(block: str) -> Iterable[tuple[int, int]]:
     cursor = 0
     for piece in _segmenter().segment(block):
         stripped = piece.strip()

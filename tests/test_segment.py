@@ -125,3 +125,11 @@ def test_titles_initials_and_abbreviations_stay_inside_their_sentence():
         "J. K. Rowling wrote it in 1997.",
         "He paid $2.5 million for the house at No. 10."]
     assert all(text[s.start:s.end] == s.text for s in seg.sentences)
+
+
+def test_a_very_long_paragraph_is_split_whole_with_exact_offsets():
+    sentence = "The bridge would reopen in May, Capt. Ahmad Shah of the U.S. Army said, after repairs of $2.5 million."
+    text = " ".join([sentence] * 300)  # one paragraph of 33,000 characters, cut into pieces before pySBD reads it
+    seg = segment_documents([Document(doc_id="d", text=text)])
+    assert len(seg.sentences) == 300 and {s.text for s in seg.sentences} == {sentence}
+    assert all(text[s.start:s.end] == s.text for s in seg.sentences)
