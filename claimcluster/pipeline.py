@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from claimcluster.assertion import StanceScorer, split_assertions
+from claimcluster.assertion import shipped_stance_scorer, split_assertions
 from claimcluster.claims import ClaimSet, build_claims
 from claimcluster.cluster import DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
 from claimcluster.documents import Corpus, Document, check_unique_ids
@@ -118,7 +118,7 @@ def cluster_documents(
     )
     if granularity not in ("claim", "assertion"):
         raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
-    scorer = StanceScorer.load(embedder.model_id)
+    scorer = shipped_stance_scorer(embedder.model_id)
     labels = result.labels
     if granularity == "assertion":
         labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer,

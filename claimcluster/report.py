@@ -131,15 +131,14 @@ def _claim_row(claim: Claim, span: list[str], widest: int) -> str:
         f"{esc(claim.representative.outlet or claim.representative.doc_id)}</span></summary>"
         f"<ul>{''.join(_member_item(m) for m in claim.members)}</ul></details></td>"
         f"<td class=num><span class=bar style='width:{60 * len(claim.outlets) / max(widest, 1):.0f}px'></span>"
-        f"{len(claim.outlets)}</td><td>{_stance_cell(claim)}{f' <span class=off>{mixed} mixed</span>' if mixed else ''}"
+        f"{len(claim.outlets)}</td><td>{_stance_cell(by_stance)}{f' <span class=off>{mixed} mixed</span>' if mixed else ''}"
         f"</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td><td>{claim.cohesion:.2f}</td>"
         f"<td>{days[0] if days else ''}{' – ' + days[-1] if days and days[-1] != days[0] else ''}"
         f"{_sparkline(days, span)}</td></tr>"
     )
 
 
-def _stance_cell(claim: Claim) -> str:
-    by_stance = claim.outlets_by_stance()
+def _stance_cell(by_stance: dict[str, list[str]]) -> str:
     return " ".join(f"<span class='st {s}'>{s} {len(by_stance[s])}</span>" for s in STANCES if s in by_stance)
 
 

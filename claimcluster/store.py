@@ -33,7 +33,7 @@ import numpy as np
 from claimcluster._join import core_distances, join_known
 from claimcluster._locks import directory_write_lock
 from claimcluster._persist import read_bundle, read_generation, write_bundle
-from claimcluster.assertion import StanceScorer, match_relations, relate, split_assertions
+from claimcluster.assertion import StanceScorer, match_relations, relate, shipped_stance_scorer, split_assertions
 from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
@@ -258,7 +258,7 @@ class ClaimStore:
         return relation.stance != "denies" and not {"figures", "roles"} & set(relation.conflicts)
 
     def _stance(self) -> StanceScorer:
-        return StanceScorer.load(self.embedder.model_id)
+        return shipped_stance_scorer(self.embedder.model_id)
 
     def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
         pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]

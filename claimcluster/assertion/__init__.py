@@ -37,6 +37,7 @@ from claimcluster.assertion._scorers import (
     StanceScorer,
     shipped_pair_scorer,
     shipped_reranker,
+    shipped_stance_scorer,
 )
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "roles_swapped",
     "shipped_pair_scorer",
     "shipped_reranker",
+    "shipped_stance_scorer",
     "split_assertions",
     "stance_features",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from claimcluster.assertion._rules import assertion_rules
-from claimcluster.assertion._scorers import PairScorer, StanceScorer, shipped_pair_scorer
+from claimcluster.assertion._scorers import PairScorer, StanceScorer, shipped_pair_scorer, shipped_stance_scorer
 from claimcluster.cluster import NOISE, canonical_labels, medoid
 
 
@@ -61,7 +61,7 @@ def match_relations(texts: Sequence[str], vectors: np.ndarray, claims: Sequence[
     """The ``assess=True`` fields of matches, from the shipped models of embedding model
     ``model_id``: ``stance`` toward the claim and ``stance_score``, the rules broken
     (``conflicts``), and ``same_assertion`` (None without a shipped pair model)."""
-    relations = relate(texts, vectors, claims, claim_vectors, StanceScorer.load(model_id),
+    relations = relate(texts, vectors, claims, claim_vectors, shipped_stance_scorer(model_id),
                        pair=shipped_pair_scorer(model_id))
     return [{"stance": r.stance, "stance_score": round(r.stance_score, 4), "conflicts": r.conflicts,
              "same_assertion": r.same_assertion} for r in relations]

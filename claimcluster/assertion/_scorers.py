@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -217,22 +218,29 @@ class Reranker:
         return float(calibration["min_fused"]), round(dense, 4)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=24)
+def _shipped(kind: type[PairScorer] | type[StanceScorer] | type[Reranker], model_id: str) -> Any:
+    """The shipped model of ``kind`` for this embedding model, read once per process, or None."""
+    try:
+        return kind.load(model_id)
+    except ModelMismatchError:
+        return None
+
+
+def shipped_stance_scorer(model_id: str) -> StanceScorer:
+    """The shipped stance model for this embedding model (read once); ModelMismatchError when none fits."""
+    scorer = _shipped(StanceScorer, model_id)
+    return scorer if scorer is not None else StanceScorer.load(model_id)
+
+
 def shipped_reranker(model_id: str) -> Reranker | None:
     """The shipped re-ranker for this embedding model, or None (matching keeps the fused order)."""
-    try:
-        return Reranker.load(model_id)
-    except ModelMismatchError:
-        return None
+    return _shipped(Reranker, model_id)
 
 
-@lru_cache(maxsize=8)
 def shipped_pair_scorer(model_id: str) -> PairScorer | None:
     """The shipped pair model for this embedding model, or None."""
-    try:
-        return PairScorer.load(model_id)
-    except ModelMismatchError:
-        return None
+    return _shipped(PairScorer, model_id)
 
 
 def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
