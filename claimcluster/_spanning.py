@@ -5,6 +5,12 @@ tree. :func:`exact_mst` builds that tree from the full distance matrix (the same
 ``hdbscan.HDBSCAN``); :func:`knn_mst` from a FAISS k-nearest-neighbour graph, its forest's
 components bridged by their most central members (only edges longer than every k-NN distance
 can differ from the exact tree).
+
+Both work on distinct rows with a multiplicity each (``counts``): a row seen ``c`` times is
+``c`` points at distance 0, so its copies count toward core distances, and
+:func:`with_copies` adds the zero-length (core-distance) edges that join the copies. The tree
+is then the one ``hdbscan.HDBSCAN`` builds on the rows with their copies, at the cost of the
+distinct rows only.
 """
 
 from __future__ import annotations
@@ -27,17 +33,50 @@ def _euclidean_from_ip(ip: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(2.0 - 2.0 * ip, 0.0))
 
 
-def exact_mst(X: np.ndarray, min_samples: int) -> np.ndarray:
-    """Exact mutual-reachability MST of unit rows, as an (n-1, 3) array of (a, b, weight)."""
-    from hdbscan._hdbscan_linkage import mst_linkage_core
-    from hdbscan._hdbscan_reachability import mutual_reachability
+def core_distances(dist: np.ndarray, idx: np.ndarray, counts: np.ndarray, min_samples: int) -> np.ndarray:
+    """Distance from each distinct row to its ``min_samples``-th neighbour, copies included.
 
+    ``dist`` / ``idx`` are each row's nearest distinct rows in increasing distance, the row
+    itself first; ``counts`` the multiplicity of every distinct row. As in ``hdbscan``, the
+    row itself is position 0 and ``min_samples`` is capped at the number of points minus one.
+    """
+    k = min(int(min_samples), int(counts.sum()) - 1)
+    weights = np.where(idx >= 0, counts[np.maximum(idx, 0)], 0)
+    covered = np.cumsum(weights, axis=1)
+    column = np.minimum((covered <= k).sum(axis=1), dist.shape[1] - 1)
+    return dist[np.arange(len(dist)), column]
+
+
+def with_copies(mst: np.ndarray, core: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The MST of the rows with their copies: distinct rows keep ids 0..m-1, extra copies follow.
+
+    Returns the edges and, for every point of the expanded set, the distinct row it copies.
+    """
+    m = len(counts)
+    source = np.concatenate([np.arange(m), np.repeat(np.arange(m), counts - 1)])
+    extra = np.arange(m, len(source))
+    copies = np.column_stack([source[m:], extra, core[source[m:]]]).astype(np.float64)
+    return np.vstack([mst, copies]) if len(copies) else mst, source
+
+
+def exact_mst(X: np.ndarray, min_samples: int, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mutual-reachability MST of distinct unit rows: (n-1, 3) edges (a, b, weight), core distances."""
+    from hdbscan._hdbscan_linkage import mst_linkage_core
+
+    counts = np.ones(len(X), dtype=np.int64) if counts is None else counts
     X64 = X.astype(np.float64)
-    distances = _euclidean_from_ip(X64 @ X64.T)
-    np.fill_diagonal(distances, 0.0)
-    reach = mutual_reachability(distances, min(min_samples, len(X) - 1))
-    del distances
-    return mst_linkage_core(reach)
+    reach = _euclidean_from_ip(X64 @ X64.T)
+    np.fill_diagonal(reach, -1.0)  # each row's own entry sorts first
+    width = min(len(X), int(min_samples) + 1)
+    nearest = np.argpartition(reach, width - 1, axis=1)[:, :width]
+    near = np.take_along_axis(reach, nearest, axis=1)
+    order = np.argsort(near, axis=1, kind="stable")
+    near = np.maximum(np.take_along_axis(near, order, axis=1), 0.0)
+    core = core_distances(near, np.take_along_axis(nearest, order, axis=1), counts, min_samples)
+    np.maximum(reach, core[:, None], out=reach)
+    np.maximum(reach, core[None, :], out=reach)
+    np.fill_diagonal(reach, 0.0)
+    return mst_linkage_core(reach), core
 
 
 def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,14 +119,17 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return dist, idx
 
 
-def knn_mst(X: np.ndarray, min_samples: int, n_neighbors: int) -> np.ndarray:
-    """Approximate mutual-reachability MST from a k-NN graph, components bridged."""
+def knn_mst(
+    X: np.ndarray, min_samples: int, n_neighbors: int, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate mutual-reachability MST from a k-NN graph, components bridged; and core distances."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
     n = len(X)
+    counts = np.ones(n, dtype=np.int64) if counts is None else counts
     dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1)
-    core = dist[:, min(min_samples, dist.shape[1] - 1)]
+    core = core_distances(dist, idx, counts, min_samples)
     rows = np.repeat(np.arange(n), dist.shape[1] - 1)
     cols = idx[:, 1:].ravel()
     d = dist[:, 1:].ravel()
@@ -101,7 +143,7 @@ def knn_mst(X: np.ndarray, min_samples: int, n_neighbors: int) -> np.ndarray:
     n_comp, comp = connected_components(forest, directed=False)
     if n_comp > 1:
         edges.append(_bridge_components(X, core, comp, n_comp))
-    return np.vstack(edges).astype(np.float64)
+    return np.vstack(edges).astype(np.float64), core
 
 
 def _bridge_components(X: np.ndarray, core: np.ndarray, comp: np.ndarray, n_comp: int) -> np.ndarray:

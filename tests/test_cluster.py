@@ -29,6 +29,26 @@ def test_equals_hdbscan_on_distinct_vectors_without_cohesion_constraint():
     np.testing.assert_array_equal(ours == NOISE, reference.labels_ == -1)
 
 
+@pytest.mark.parametrize("exact_max_points", [10_000, 10])
+@pytest.mark.parametrize("min_samples", [1, 3])
+def test_copies_count_toward_cluster_size_as_in_hdbscan(exact_max_points, min_samples):
+    # Three near points and a copied one: a claim of four rows for HDBSCAN on the rows, which
+    # counts copies; a tree over distinct rows alone would see three and call them noise.
+    X, _ = unit_blobs(n_clusters=6, per_cluster=20, spread=0.25, n_noise=30, seed=3)
+    rng = np.random.default_rng(4)
+    copies = rng.choice(len(X), size=25, replace=True)
+    rows = np.vstack([X, X[copies]])
+    rows = rows[rng.permutation(len(rows))]
+    ours = cluster_vectors(rows, min_cluster_size=5, min_samples=min_samples, min_cohesion=0.0,
+                           exact_max_points=exact_max_points, n_neighbors=60).labels
+    reference = hdbscan.HDBSCAN(min_cluster_size=5, min_samples=min_samples, algorithm="generic")
+    reference.fit(rows.astype(np.float64))
+    # With min_samples 3 one point lies at its own core distance from two claims (an exact tie
+    # that either tree may resolve); everything else is the same.
+    assert adjusted_rand_score(reference.labels_, ours) == pytest.approx(1.0, abs=0.005 * (min_samples > 1))
+    np.testing.assert_array_equal(ours == NOISE, reference.labels_ == -1)
+
+
 def test_knn_tree_matches_exact_tree_on_separated_blobs():
     X, _ = unit_blobs(n_clusters=8, per_cluster=40, spread=0.15, seed=5)
     exact = cluster_vectors(X, min_cluster_size=5, exact_max_points=10_000).labels
@@ -36,7 +56,7 @@ def test_knn_tree_matches_exact_tree_on_separated_blobs():
     # Only edges longer than every k-NN distance can differ: at most a stray point changes.
     assert adjusted_rand_score(exact, approx) > 0.99
     # The k-NN spanning tree is a spanning tree: n-1 edges, and never lighter than the exact one.
-    e, a = exact_mst(X, 5), knn_mst(X, 5, 15)
+    e, a = exact_mst(X, 5)[0], knn_mst(X, 5, 15)[0]
     assert len(a) == len(X) - 1
     assert a[:, 2].sum() >= e[:, 2].sum() - 1e-9
 
