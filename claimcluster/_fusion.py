@@ -87,12 +87,19 @@ class Bm25:
         import bm25s
 
         self.k1, self.b = weights.bm25_k1, weights.bm25_b
-        self._retriever = bm25s.BM25(k1=self.k1, b=self.b)
-        self._retriever.index(bm25_tokens(texts), show_progress=False)
+        self._n = len(texts)
+        tokens = bm25_tokens(texts)
+        # bm25s cannot index texts without a single word (only punctuation, emoji, stop words).
+        self._retriever = bm25s.BM25(k1=self.k1, b=self.b) if any(tokens) else None
+        if self._retriever is not None:
+            self._retriever.index(tokens, show_progress=False)
 
     def fits(self, weights: FusionWeights) -> bool:
         return (self.k1, self.b) == (weights.bm25_k1, weights.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for ``query``, shape (n_texts,)."""
-        return self._retriever.get_scores(bm25_tokens([query])[0])
+        """BM25 score of every text for ``query``, shape (n_texts,); zeros for a query without words."""
+        tokens = bm25_tokens([query])[0]
+        if self._retriever is None or not tokens:
+            return np.zeros(self._n)
+        return self._retriever.get_scores(tokens)

@@ -1,8 +1,14 @@
 """Self-describing directories: a manifest, a FAISS index, vectors as .npy, records as JSONL.
 
 No pickle anywhere. Each write puts its files under new names (a generation number), fsyncs
-them, then switches ``manifest.json`` atomically and removes the previous generation, so a
-process killed mid-write leaves the previous state intact. Reading verifies every checksum.
+them, then switches ``manifest.json`` atomically and removes the previous generation and any
+temporary file a killed write left, so a process killed mid-write leaves the previous state
+intact. Callers hold the directory's write lock while writing.
+
+Nothing saved can lie: the manifest carries the SHA-256 of its own canonical JSON
+(``manifest_sha256``) and is checked against a schema; every file it names must be a plain
+file name of this directory and match its checksum; a table line that is not a JSON object
+is refused. Every failure is a :class:`~claimcluster.errors.StorageError`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ __all__ = ["write_bundle", "read_bundle", "Bundle"]
 
 MANIFEST = "manifest.json"
 _GENERATION_FILE = re.compile(r"^[A-Za-z_]+\.\d+\.(npy|jsonl|faiss)$")
+# atomic_write_bytes' temporaries: ".<target name>.<random>.tmp"
+_TEMPORARY = re.compile(r"^\.(manifest\.json|[A-Za-z_]+\.\d+\.(npy|jsonl|faiss))\..+\.tmp$")
+_MANIFEST_KEYS = {"kind": str, "format_version": int, "generation": int, "model_id": str, "dimension": int,
+                  "settings": dict, "files": dict}
 
 
 @dataclass
@@ -37,6 +47,30 @@ class Bundle:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _canonical(manifest: dict) -> bytes:
+    """The bytes the manifest checksum covers: its JSON without the checksum, keys sorted."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def signed(manifest: dict) -> dict:
+    """``manifest`` with its ``manifest_sha256`` (re)computed."""
+    return {**{k: v for k, v in manifest.items() if k != "manifest_sha256"},
+            "manifest_sha256": _sha256(_canonical(manifest))}
+
+
+def remove_temporaries(directory: Path) -> int:
+    """Remove the temporary files that killed writes left in ``directory``; returns how many.
+
+    Only call it while holding the directory's write lock (no write of ours is in progress)."""
+    removed = 0
+    for path in directory.iterdir() if directory.is_dir() else ():
+        if _TEMPORARY.match(path.name):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _versions() -> dict[str, str]:
@@ -66,16 +100,23 @@ def write_bundle(directory: Path, *, kind: str, format_version: int, model_id: s
     import faiss
 
     directory.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(directory)
     old = _read_manifest(directory) if (directory / MANIFEST).exists() else None
     generation = (old or {}).get("generation", 0) + 1
     payload: dict[str, tuple[str, bytes]] = {"index": ("faiss", faiss.serialize_index(faiss_index).tobytes())}
     payload.update({name: ("npy", _npy(array)) for name, array in arrays.items()})
     payload.update({name: ("jsonl", _jsonl(rows)) for name, rows in tables.items()})
-    files = {}
-    for name, (ext, data) in payload.items():
-        file_name = f"{name}.{generation}.{ext}"
-        atomic_write_bytes(directory / file_name, data)
-        files[name] = {"path": file_name, "sha256": _sha256(data), "bytes": len(data)}
+    files: dict[str, dict[str, Any]] = {}
+    try:
+        for name, (ext, data) in payload.items():
+            file_name = f"{name}.{generation}.{ext}"
+            files[name] = {"path": file_name, "sha256": _sha256(data), "bytes": len(data)}
+            atomic_write_bytes(directory / file_name, data)
+    except BaseException:
+        # Nothing points at the new generation yet: take its files away again.
+        for entry in files.values():
+            (directory / entry["path"]).unlink(missing_ok=True)
+        raise
     manifest = {
         "kind": kind,
         "format_version": format_version,
@@ -87,12 +128,30 @@ def write_bundle(directory: Path, *, kind: str, format_version: int, model_id: s
         "settings": settings,
         "files": files,
     }
-    atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    # Remove earlier generations, including files of a write that was killed before its switch.
+    manifest = signed(manifest)
+    try:
+        atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    except BaseException:
+        if not at_generation(directory, generation):  # the old manifest still rules: the new files are orphans
+            for entry in files.values():
+                (directory / entry["path"]).unlink(missing_ok=True)
+        raise
+    # The new generation is in place. Remove earlier ones, including files of a write that was
+    # killed before its switch; a failure here loses nothing, the next write tries again.
     current = {f["path"] for f in files.values()}
-    for path in directory.iterdir():
-        if _GENERATION_FILE.match(path.name) and path.name not in current:
-            path.unlink(missing_ok=True)
+    try:
+        for path in directory.iterdir():
+            if _GENERATION_FILE.match(path.name) and path.name not in current:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def at_generation(directory: Path, generation: int) -> bool:
+    try:
+        return read_generation(directory) == generation
+    except StorageError:
+        return False
 
 
 def read_generation(directory: Path) -> int:
@@ -105,12 +164,32 @@ def _read_manifest(directory: Path) -> dict:
     if not path.is_file():
         raise StorageError(f"{directory} has no {MANIFEST}: not a claimcluster directory, or not written yet")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StorageError(f"{path} is damaged ({exc}); restore it from a backup") from None
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise StorageError(f"{path} is damaged ({type(exc).__name__}: {exc}); restore it from a backup") from None
     if not isinstance(manifest, dict) or "files" not in manifest or "kind" not in manifest:
         raise StorageError(f"{path} is not a claimcluster manifest")
+    check_manifest(path, manifest)
     return manifest
+
+
+def check_manifest(path: Path, manifest: dict) -> None:
+    """Checksum (when the manifest has one: those written before it existed do not) and schema."""
+    stored = manifest.get("manifest_sha256")
+    if stored is not None and stored != _sha256(_canonical(manifest)):
+        raise StorageError(f"{path} does not match its own checksum: it was edited or damaged; restore it "
+                           "from a backup (or write the directory again)")
+    for key, kind in _MANIFEST_KEYS.items():
+        value = manifest.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise StorageError(f"{path}: field {key!r} is missing or not a {kind.__name__}: the manifest is damaged")
+    for name, entry in manifest["files"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                and isinstance(entry.get("sha256"), str)):
+            raise StorageError(f"{path}: entry {name!r} of 'files' is not {{path, sha256}}: the manifest is damaged")
+        if not _GENERATION_FILE.match(entry["path"]):
+            raise StorageError(f"{path}: file {entry['path']!r} is not a file of this directory (only plain names "
+                               "like vectors.3.npy are allowed): refusing to read it")
 
 
 def read_file(directory: Path, manifest: dict, name: str) -> bytes:
@@ -153,7 +232,36 @@ def read_bundle(directory: Path, *, kind: str, format_version: int) -> Bundle:
             except ValueError as exc:
                 raise StorageError(f"{directory / entry['path']} is not a plain .npy array: {exc}") from None
         else:
-            tables[name] = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+            tables[name] = _table(directory / entry["path"], data)
     if index is None:
         raise StorageError(f"{directory / MANIFEST} lists no index file")
     return Bundle(manifest, index, arrays, tables)
+
+
+def check_rows(directory: Path, table: str, rows: list[dict], fields: dict[str, type | tuple[type, ...]]) -> None:
+    """Every row of ``table`` has ``fields`` of the given types, else StorageError (the files were edited)."""
+    for line_no, row in enumerate(rows, start=1):
+        for key, kind in fields.items():
+            value = row.get(key)
+            if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _types(kind)):
+                raise StorageError(f"{directory}: row {line_no} of {table!r} has no valid {key!r} "
+                                   f"({value!r:.40}): the directory is damaged or was edited")
+
+
+def _types(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _table(path: Path, data: bytes) -> list[dict]:
+    rows = []
+    try:
+        for line_no, line in enumerate(data.decode("utf-8").split("\n"), start=1):
+            if not line:
+                continue
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise StorageError(f"{path}:{line_no} is not a JSON object: the file is damaged")
+            rows.append(row)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise StorageError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    return rows

@@ -3,18 +3,38 @@ value, where it is, and the fix (every error an :class:`~claimcluster.errors.Inp
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable
+import numbers
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
 from claimcluster.errors import InputError
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (which no UTF-8 file can hold) replaced by U+FFFD.
+
+    The length is kept, so offsets into the text stay valid."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def visible(text: str) -> bool:
+    """True if ``text`` has a character that is neither white space nor invisible (format, control)."""
+    return any(not ch.isspace() and unicodedata.category(ch)[0] != "C" for ch in text)
+
 
 def validate_texts(texts: str | Iterable[str], *, what: str = "text") -> list[str]:
     """Return ``texts`` as a list of strings, or raise :class:`InputError` naming the bad position.
 
-    A single string is one text. None, NaN, non-strings and blank strings are refused.
+    A single string is one text. None, NaN, non-strings and strings with nothing visible
+    (blank, zero-width or control characters only) are refused; lone surrogates become U+FFFD.
     """
     if isinstance(texts, str):
         texts = [texts]
@@ -28,8 +48,10 @@ def validate_texts(texts: str | Iterable[str], *, what: str = "text") -> list[st
         raise InputError(f"expected a string or a sequence of strings, got {type(texts).__name__}") from None
     for position, text in enumerate(items):
         if isinstance(text, str):
-            if not text.strip():
-                raise InputError(f"{what} at position {position} is empty or whitespace only")
+            if not visible(text):
+                raise InputError(f"{what} at position {position} is empty or has only white space or invisible "
+                                 "characters")
+            items[position] = scrub_surrogates(text)
             continue
         if text is None or (isinstance(text, float) and math.isnan(text)):
             raise InputError(f"{what} at position {position} is missing ({text!r}); drop or fill it first")
@@ -58,3 +80,68 @@ def check_unit_vectors(X, *, name: str = "X") -> np.ndarray:
             "(use Embedder.encode, or divide each row by its norm)"
         )
     return np.ascontiguousarray(arr)
+
+
+def check_k(k: Any, *, name: str = "k", minimum: int = 1) -> int:
+    """``k`` as an int of at least ``minimum`` (numpy integers too); bools, floats and strings are refused."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise InputError(f"{name} must be an integer of at least {minimum}, got {k!r} ({type(k).__name__})")
+    if k < minimum:
+        raise InputError(f"{name} ({k}) must be at least {minimum}")
+    return int(k)
+
+
+def check_min_score(min_score: Any) -> float | Literal["auto"] | None:
+    """None, "auto", or a finite real number (numpy floats too); bools and NaN are refused."""
+    if min_score is None:
+        return None
+    if isinstance(min_score, str) and min_score == "auto":
+        return "auto"
+    if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
+        raise InputError(f"min_score must be a number, 'auto' or None, got {min_score!r}")
+    if not math.isfinite(float(min_score)):
+        raise InputError(f"min_score must be finite, got {min_score!r}")
+    return float(min_score)
+
+
+def check_ids(ids: Any, *, what: str = "ids") -> list[str]:
+    """Ids as a list of strings; one string is one id (never its characters). None and NaN are refused."""
+    if isinstance(ids, (str, numbers.Integral)) and not isinstance(ids, bool):
+        ids = [ids]
+    if ids is None or isinstance(ids, (bytes, bytearray, Mapping)) or not isinstance(ids, Iterable):
+        raise InputError(f"{what} must be a sequence of strings, got {type(ids).__name__}")
+    out = []
+    for position, value in enumerate(ids):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or isinstance(value, bool):
+            raise InputError(f"{what} at position {position} is {value!r}; every id must be a string")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value)
+        if not visible(text):
+            raise InputError(f"{what} at position {position} is blank")
+        out.append(scrub_surrogates(text))
+    return out
+
+
+def check_metadata(metadata: Sequence[Any] | None, n: int) -> list[dict]:
+    """``n`` JSON-serialisable mappings (empty ones when None), or InputError naming the first bad one."""
+    if metadata is None:
+        return [{} for _ in range(n)]
+    if isinstance(metadata, (str, bytes, Mapping)) or not isinstance(metadata, Sequence):
+        raise InputError(f"metadata must be a sequence of mappings (one per text), got {type(metadata).__name__}")
+    if len(metadata) != n:
+        raise InputError(f"metadata has {len(metadata)} entries for {n} texts")
+    out: list[dict] = []
+    for position, entry in enumerate(metadata):
+        if entry is None:
+            out.append({})
+            continue
+        if not isinstance(entry, Mapping):
+            raise InputError(f"metadata at position {position} is {type(entry).__name__}, not a mapping")
+        try:
+            json.dumps(entry, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, UnicodeEncodeError) as exc:
+            raise InputError(f"metadata at position {position} cannot be saved as JSON ({exc}); "
+                             "convert it to strings, numbers, lists and dicts") from None
+        out.append(dict(entry))
+    return out

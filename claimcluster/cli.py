@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,15 +15,38 @@ from claimcluster.errors import ClaimClusterError
 __all__ = ["main"]
 
 
+DEBUG_ENV = "CLAIMCLUSTER_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error instead of its one-line message."""
+
+
 class _Group(click.Group):
-    """Turns library errors into a one-line message and exit code 2."""
+    """Turns every error into one line on stderr: exit 2 for bad input, files or storage, 1 for a bug."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            command = f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+            _fail(ctx, 2, f"{exc.format_message()} (see {command} --help)")
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
         except ClaimClusterError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            _fail(ctx, 2, str(exc))
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(ctx, 2, f"{exc.strerror or exc}{where}")
+        except KeyboardInterrupt:
+            _fail(ctx, 130, "interrupted")
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            _fail(ctx, 1, f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; {DEBUG_ENV}=1 shows "
+                          "the traceback)")
+
+
+def _fail(ctx: click.Context, code: int, message: str) -> None:
+    click.echo("error: " + " ".join(message.split()), err=True)
+    ctx.exit(code)
 
 
 class _SizeOrAuto(click.ParamType):

@@ -25,13 +25,14 @@ array([ 0,  0, -1,  2,  1])
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from claimcluster._spanning import exact_mst, knn_mst, with_copies
-from claimcluster._validate import check_unit_vectors
+from claimcluster._validate import check_k, check_unit_vectors
 from claimcluster.errors import InputError, NotFittedError
 
 __all__ = ["ClaimClusterer", "cluster_vectors", "ClusterResult", "NOISE"]
@@ -248,12 +249,13 @@ def cluster_vectors(
         noise but is repeated at least ``min_cluster_size`` times forms a claim of its own.
     """
     X = check_unit_vectors(X)
-    if min_cluster_size < 2:
-        raise InputError(f"min_cluster_size ({min_cluster_size}) must be at least 2")
-    if min_samples is None:
-        min_samples = min_cluster_size
-    if min_samples < 1:
-        raise InputError(f"min_samples ({min_samples}) must be at least 1")
+    min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+    min_samples = min_cluster_size if min_samples is None else check_k(min_samples, name="min_samples")
+    n_neighbors = check_k(n_neighbors, name="n_neighbors")
+    if isinstance(exact_max_points, bool) or not isinstance(exact_max_points, (int, np.integer)):
+        raise InputError(f"exact_max_points must be an integer, got {exact_max_points!r}")
+    if isinstance(min_cohesion, bool) or not isinstance(min_cohesion, numbers.Real) or not -1 <= min_cohesion <= 1:
+        raise InputError(f"min_cohesion must be a number from -1 to 1, got {min_cohesion!r}")
     if cluster_selection_method not in ("eom", "leaf"):
         raise InputError(f"cluster_selection_method must be 'eom' or 'leaf', got {cluster_selection_method!r}")
     n = len(X)

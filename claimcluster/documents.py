@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from claimcluster._validate import scrub_surrogates, visible
 from claimcluster.errors import DocumentError
 
 __all__ = [
@@ -49,6 +51,27 @@ class Document:
     url: str | None = None
     title: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.doc_id, str) or not visible(self.doc_id):
+            raise DocumentError(f"Document doc_id must be a non-blank string, got {self.doc_id!r}")
+        if not isinstance(self.text, str):
+            raise DocumentError(f"Document {self.doc_id!r}: text must be a string, got {type(self.text).__name__}"
+                                + (" (a missing value: drop the document or fill its text)"
+                                   if _missing(self.text) else ""))
+        for name in ("outlet", "published", "url", "title"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise DocumentError(f"Document {self.doc_id!r}: {name} must be a string or None, "
+                                    f"got {type(value).__name__}")
+            if value is not None:
+                object.__setattr__(self, name, scrub_surrogates(value))
+        if not isinstance(self.metadata, Mapping):
+            raise DocumentError(f"Document {self.doc_id!r}: metadata must be a mapping, "
+                                f"got {type(self.metadata).__name__}")
+        # Lone surrogates cannot be written to any UTF-8 file: each becomes U+FFFD (offsets unchanged).
+        object.__setattr__(self, "doc_id", scrub_surrogates(self.doc_id))
+        object.__setattr__(self, "text", scrub_surrogates(self.text))
 
 
 @dataclass(frozen=True)
@@ -165,6 +188,8 @@ def from_records(
             rejected.append(Rejection(where, f"field {fields.text!r} is blank"))
             continue
         doc_id = _as_str(record.get(fields.id)) if fields.id else None
+        if doc_id is not None and not visible(doc_id):
+            doc_id = None
         if doc_id is None:
             if require_id:
                 rejected.append(Rejection(where, f"no id in field {fields.id!r}", text[:80]))
@@ -189,7 +214,12 @@ def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors
     text = read_text(path, errors)
 
     def records() -> Iterator[Any]:
-        for line_no, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line: str.splitlines would also cut at U+2028 or \x0c inside a JSON string.
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # what follows the last newline
+        for line_no, line in enumerate(lines, start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 yield {}
                 continue
@@ -212,7 +242,7 @@ def load_csv(
     if delimiter is None:
         delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
     text = read_text(path, errors)
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)  # newlines inside quotes stay
     if reader.fieldnames is None or fields.text not in reader.fieldnames:
         raise DocumentError(f"{path}: no column {fields.text!r} (columns: {reader.fieldnames}); set the text field")
     rows = ({k: (v if v != "" else None) for k, v in r.items()} for r in reader)
@@ -240,7 +270,14 @@ def load_text_dir(path: str | os.PathLike, *, pattern: str = "*.txt", errors: Er
 
 
 def from_dataframe(frame, fields: FieldMap = FieldMap()) -> Corpus:
-    """Documents from a pandas DataFrame (NaN cells count as missing)."""
+    """Documents from a pandas DataFrame (NaN cells count as missing).
+
+    An integer id column that pandas turned into floats because of a missing cell keeps its
+    integer ids ("2", not "2.0")."""
+    if fields.id and fields.id in frame.columns and frame[fields.id].dtype.kind == "f":
+        column = frame[fields.id]
+        if bool((column.dropna() % 1 == 0).all()):
+            frame = frame.assign(**{fields.id: column.astype("Int64").astype(object).where(column.notna(), None)})
     return from_records(frame.to_dict(orient="records"), fields, source="dataframe")
 
 
@@ -275,6 +312,24 @@ def load_documents(
         rejected.extend(part.rejected)
     check_unique_ids(documents)
     return Corpus(documents, rejected)
+
+
+def check_documents(documents: Any) -> list[Document]:
+    """``documents`` (a Corpus or an iterable of Document) as a list, or InputError saying what it got."""
+    if documents is None or isinstance(documents, (str, bytes, Mapping, Document)):
+        what = "None" if documents is None else type(documents).__name__
+        raise DocumentError(f"expected a Corpus or a list of Document, got {what}"
+                            + ("; wrap a single document in a list" if isinstance(documents, Document) else ""))
+    try:
+        items = list(documents)
+    except TypeError:
+        raise DocumentError(f"expected a Corpus or a list of Document, got {type(documents).__name__}") from None
+    for position, item in enumerate(items):
+        if not isinstance(item, Document):
+            raise DocumentError(f"item {position} is {type(item).__name__}, not a Document "
+                                "(build documents with Document(...), from_records or load_documents)")
+    check_unique_ids(items)
+    return items
 
 
 def check_unique_ids(documents: Iterable[Document]) -> None:

@@ -32,9 +32,18 @@ import numpy as np
 
 from claimcluster._fusion import DEFAULT_FUSION, Bm25, FusionWeights, fuse
 from claimcluster._locks import RWLock
-from claimcluster._validate import check_unit_vectors, validate_texts
+from claimcluster._validate import (
+    check_ids,
+    check_k,
+    check_metadata,
+    check_min_score,
+    check_unit_vectors,
+    scrub_surrogates,
+    validate_texts,
+    visible,
+)
 from claimcluster.assertion import Reranker, match_relations, shipped_reranker
-from claimcluster.errors import InputError, ModelMismatchError, StorageError
+from claimcluster.errors import InputError
 from claimcluster.segment import clean_social_text
 
 if TYPE_CHECKING:
@@ -42,7 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ClaimIndex", "Match", "FusionWeights"]
 
-FORMAT_VERSION = 2
 # Fused score under which search(min_score="auto") answers "no known claim", for an embedding
 # model whose re-ranker file carries no calibration of its own. Chosen on CLEF train tweets with
 # the plain MiniLM (python -m benchmarks.clef --calibrate) as the lowest threshold whose
@@ -156,14 +164,26 @@ class ClaimIndex:
         except RuntimeError as exc:
             raise InputError(f"invalid FAISS factory string {self.factory!r}: {exc}") from None
 
+    def _built(self, vectors: np.ndarray):
+        """A new FAISS index holding ``vectors`` (trained on them where the type needs it).
+
+        Raises InputError (and changes nothing) when FAISS cannot build it, e.g. an IVF index
+        with fewer vectors than lists."""
+        index = self._new_faiss(vectors.shape[1])
+        try:
+            if not index.is_trained:
+                index.train(vectors)
+            if len(vectors):
+                index.add(vectors)
+        except RuntimeError as exc:
+            first = str(exc).strip().split("Error: ")[-1].strip().splitlines()[-1] if str(exc).strip() else "error"
+            raise InputError(f"FAISS index {self.factory!r} cannot be built from {len(vectors)} vectors ({first}); "
+                             "add more claims at once or use factory='Flat'") from None
+        return index
+
     def _rebuild(self) -> None:
-        """Index every stored vector again (after remove on types without remove_ids, or load)."""
-        index = self._new_faiss(self._vectors.shape[1])
-        if not index.is_trained:
-            index.train(self._vectors)
-        if len(self._vectors):
-            index.add(self._vectors)
-        self._faiss = index
+        """Index every stored vector again (after load, or when the factory changed)."""
+        self._faiss = self._built(self._vectors)
         self._bm25 = None
 
     def add(
@@ -180,24 +200,33 @@ class ClaimIndex:
         ``ids`` are the caller's strings, unique across the index (default: running numbers).
         ``extra_texts`` (e.g. a fact-check title) add evidence to both sides: BM25 reads them
         with the text, and a share of the dense score is the query's cosine to them.
+        ``metadata`` must be JSON-serialisable (it is saved with the index).
+
+        All or nothing: when anything is refused or fails, the index is left as it was.
         """
         texts = validate_texts(texts if texts is not None else [], what="claim text")
         n = len(texts)
         if n == 0:
             return self
-        ids = [str(i) for i in ids] if ids is not None else [str(len(self._ids) + i) for i in range(n)]
-        for name, seq in (("ids", ids), ("metadata", metadata), ("extra_texts", extra_texts), ("vectors", vectors)):
+        ids = check_ids(ids) if ids is not None else None
+        for name, seq in (("ids", ids), ("extra_texts", extra_texts), ("vectors", vectors)):
             if seq is not None and len(seq) != n:
                 raise InputError(f"{name} has {len(seq)} entries for {n} texts")
+        records = check_metadata(metadata, n)
+        extras = ["" if e is None or (isinstance(e, float) and e != e) else e for e in (extra_texts or [""] * n)]
+        for position, extra in enumerate(extras):
+            if not isinstance(extra, str):
+                raise InputError(f"extra text at position {position} is {type(extra).__name__}, not str")
+        extras = [scrub_surrogates(e) if visible(e) else "" for e in extras]
         if vectors is None:
             vectors = self._embedder().encode(texts)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        extras = [str(e) if e is not None and str(e).strip() else "" for e in extra_texts] if extra_texts else [""] * n
+        vectors = check_unit_vectors(vectors, name="vectors")
         extra_vectors = np.zeros_like(vectors)
         with_extra = [i for i, e in enumerate(extras) if e]
         if with_extra:
             extra_vectors[with_extra] = self._embedder().encode([extras[i] for i in with_extra])
         with self._lock.write():
+            ids = ids if ids is not None else [str(len(self._ids) + i) for i in range(n)]
             known = set(self._ids)
             for position, claim_id in enumerate(ids):
                 if claim_id in known:
@@ -205,35 +234,43 @@ class ClaimIndex:
                 known.add(claim_id)
             if self._faiss is not None and vectors.shape[1] != self._vectors.shape[1]:
                 raise InputError(f"vectors have dimension {vectors.shape[1]}, the index {self._vectors.shape[1]}")
+            all_vectors = vectors if self._faiss is None else np.vstack([self._vectors, vectors])
+            if self._faiss is None or not self._faiss.is_trained or self._faiss.ntotal != len(self._ids):
+                index = self._built(all_vectors)  # raises before anything has changed
+            else:
+                index = self._faiss
+                index.add(vectors)  # a trained index only appends
+            self._faiss = index
             self._ids += ids
             self._texts += texts
             self._extra += extras
-            self._metadata += [dict(m) for m in metadata] if metadata else [{} for _ in range(n)]
-            self._vectors = vectors if self._faiss is None else np.vstack([self._vectors, vectors])
-            self._extra_vectors = (extra_vectors if self._faiss is None
+            self._metadata += records
+            self._vectors = all_vectors
+            self._extra_vectors = (extra_vectors if len(self._ids) == n
                                    else np.vstack([self._extra_vectors, extra_vectors]))
-            if self._faiss is None or not self._faiss.is_trained:
-                self._rebuild()
-            else:
-                self._faiss.add(vectors)
-                self._bm25 = None
+            self._bm25 = None
         return self
 
-    def remove(self, ids: Iterable[str]) -> int:
-        """Remove claims by id; returns how many were removed. Unknown ids raise InputError."""
-        drop = {str(i) for i in ids}
+    def remove(self, ids: str | Iterable[str]) -> int:
+        """Remove claims by id (one string is one id); returns how many were removed.
+
+        Unknown ids raise InputError and nothing is removed."""
+        drop = set(check_ids(ids))
+        if not drop:
+            return 0
         with self._lock.write():
             missing = drop - set(self._ids)
             if missing:
                 raise InputError(f"unknown id(s): {sorted(missing)[:5]}")
             keep = [i for i, claim_id in enumerate(self._ids) if claim_id not in drop]
+            index = self._built(self._vectors[keep])
             self._ids = [self._ids[i] for i in keep]
             self._texts = [self._texts[i] for i in keep]
             self._extra = [self._extra[i] for i in keep]
             self._metadata = [self._metadata[i] for i in keep]
             self._vectors = self._vectors[keep]
             self._extra_vectors = self._extra_vectors[keep]
-            self._rebuild()
+            self._faiss, self._bm25 = index, None
         return len(drop)
 
     def __len__(self) -> int:
@@ -278,10 +315,8 @@ class ClaimIndex:
         -------
         list (one per query) of list of Match
         """
-        if k < 1:
-            raise InputError(f"k ({k}) must be at least 1")
-        if not (min_score is None or min_score == "auto" or isinstance(min_score, (int, float))):
-            raise InputError(f"min_score must be a number, 'auto' or None, got {min_score!r}")
+        k = check_k(k)
+        min_score = check_min_score(min_score)
         if isinstance(queries, np.ndarray):
             vectors = check_unit_vectors(queries, name="query vectors")
             prepared: list[str | None] = [None] * len(vectors)
@@ -372,62 +407,18 @@ class ClaimIndex:
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
         """Write the index to ``directory`` (FAISS index, vectors .npy, records JSONL, manifest)."""
-        from dataclasses import asdict
+        from claimcluster._index_files import save_index
 
-        from claimcluster._persist import write_bundle
-
-        with self._lock.read():
-            records = [{"id": i, "text": t, "extra_text": e, "metadata": m}
-                       for i, t, e, m in zip(self._ids, self._texts, self._extra, self._metadata)]
-            write_bundle(
-                Path(directory),
-                kind="claim-index",
-                format_version=FORMAT_VERSION,
-                model_id=self._embedder().model_id,
-                dimension=int(self._vectors.shape[1]) if self._vectors.size else self._embedder().dimension,
-                settings={"factory": self.factory, "metric": "inner_product", "fusion": asdict(self.weights),
-                          "rerank": self.rerank, "nprobe": self.nprobe, "ef_search": self.ef_search},
-                faiss_index=self._faiss,
-                arrays={"vectors": self._vectors, "extra_vectors": self._extra_vectors},
-                tables={"records": records},
-            )
+        save_index(self, Path(directory))
 
     @classmethod
     def load(cls, directory: str | Path, embedder: Embedder | None = None) -> ClaimIndex:
-        """Open an index saved by :meth:`save`; checksums, model and dimension are verified."""
-        from claimcluster._persist import read_bundle
+        """Open an index saved by :meth:`save`; checksums, model, dimension and records are verified."""
+        from claimcluster._index_files import load_index
         from claimcluster.embed import Embedder
 
-        embedder = embedder if embedder is not None else Embedder()
-        bundle = read_bundle(Path(directory), kind="claim-index", format_version=FORMAT_VERSION)
-        manifest = bundle.manifest
-        if manifest["model_id"] != embedder.model_id:
-            raise ModelMismatchError(
-                f"{directory} was built with model {manifest['model_id']}, not {embedder.model_id}: "
-                "load it with that model (--model) or build the index again"
-            )
-        if manifest["dimension"] != embedder.dimension:
-            raise ModelMismatchError(f"{directory} has dimension {manifest['dimension']}, "
-                                     f"the model {embedder.dimension}")
-        settings = manifest["settings"]
-        fusion = settings.get("fusion") or {"lexical_weight": settings["lexical_weight"]}  # format 1 kept only w
-        index = cls(embedder, factory=settings["factory"], fusion=FusionWeights(**fusion),
-                    rerank=settings.get("rerank", True), nprobe=settings["nprobe"], ef_search=settings["ef_search"])
-        records = bundle.tables.get("records", [])
-        vectors = bundle.arrays.get("vectors")
-        extra_vectors = bundle.arrays.get("extra_vectors")
-        if vectors is None or extra_vectors is None or not (
-            len(records) == len(vectors) == len(extra_vectors) == bundle.faiss_index.ntotal
-        ):
-            raise StorageError(f"{directory}: records, vectors and index rows do not agree; the index is damaged")
-        index._ids = [r["id"] for r in records]
-        index._texts = [r["text"] for r in records]
-        index._extra = [r.get("extra_text", "") for r in records]
-        index._metadata = [r.get("metadata", {}) for r in records]
-        index._vectors = vectors
-        index._extra_vectors = extra_vectors
-        index._faiss = bundle.faiss_index
-        return index
+        return load_index(cls, Path(directory), embedder if embedder is not None else Embedder())
 
     def __repr__(self) -> str:
         return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, fusion={self.weights}, rerank={self.rerank})"
+

@@ -18,7 +18,7 @@ from typing import Literal
 from claimcluster.assertion import shipped_stance_scorer, split_assertions
 from claimcluster.claims import ClaimSet, build_claims
 from claimcluster.cluster import DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
-from claimcluster.documents import Corpus, Document, check_unique_ids
+from claimcluster.documents import Corpus, Document, check_documents
 from claimcluster.embed import Embedder
 from claimcluster.errors import InputError
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
@@ -92,8 +92,7 @@ def cluster_documents(
         everything removed before is in ``rejected`` with its reason.
     """
     rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
-    documents = list(documents)
-    check_unique_ids(documents)
+    documents = check_documents(documents)
     asked = min_cluster_size
     if min_cluster_size == "auto":
         min_cluster_size = auto_min_cluster_size(len(documents))

@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ import numpy as np
 
 from claimcluster._join import core_distances, join_known
 from claimcluster._locks import directory_write_lock
-from claimcluster._persist import read_bundle, read_generation, write_bundle
+from claimcluster._persist import at_generation, read_generation, remove_temporaries
+from claimcluster._store_files import read_store, write_store
+from claimcluster._validate import check_k, check_min_score, validate_texts
 from claimcluster.assertion import StanceScorer, match_relations, relate, shipped_stance_scorer, split_assertions
 from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
 from claimcluster.cluster import (
@@ -43,15 +46,15 @@ from claimcluster.cluster import (
     cluster_vectors,
     medoid,
 )
-from claimcluster.documents import Corpus, Document, Rejection, Sentence
+from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
 from claimcluster.embed import Embedder
-from claimcluster.errors import InputError, ModelMismatchError, StorageError
+from claimcluster.errors import InputError, StorageError
 from claimcluster.segment import segment_documents
 
 __all__ = ["ClaimStore", "ClaimMatch", "UpdateReport"]
 
-FORMAT_VERSION = 1
-KIND = "claim-store"
+log = logging.getLogger(__name__)
+
 # Member matches fetched per claim wanted in match(): a claim's best member must be among them.
 MATCHES_PER_CLAIM = 10
 MIN_MATCH_DEPTH = 50
@@ -164,30 +167,12 @@ class ClaimStore:
 
     @staticmethod
     def _read(path: Path, embedder: Embedder) -> tuple[dict, dict, int]:
-        bundle = read_bundle(path, kind=KIND, format_version=FORMAT_VERSION)
-        manifest = bundle.manifest
-        if manifest["model_id"] != embedder.model_id:
-            raise ModelMismatchError(f"{path} was built with model {manifest['model_id']}, not {embedder.model_id}: "
-                                     "open it with that model")
-        vectors = bundle.arrays.get("vectors")
-        sentences = bundle.tables.get("sentences", [])
-        if vectors is None or len(vectors) != len(sentences) or bundle.faiss_index.ntotal != len(sentences):
-            raise StorageError(f"{path}: sentences, vectors and index rows do not agree; the store is damaged")
-        if vectors.shape[1] != embedder.dimension:
-            raise ModelMismatchError(f"{path} has dimension {vectors.shape[1]}, the model {embedder.dimension}")
-        state = {"documents": bundle.tables.get("documents", []), "sentences": sentences,
-                 "claims": bundle.tables.get("claims", []), "merges": bundle.tables.get("merges", []),
-                 "vectors": vectors, "index": bundle.faiss_index}
-        return manifest["settings"], state, manifest["generation"]
+        return read_store(path, embedder)
 
     def _write(self) -> None:
-        write_bundle(
-            self.path, kind=KIND, format_version=FORMAT_VERSION, model_id=self.embedder.model_id,
-            dimension=int(self._vectors.shape[1]), settings=self.settings, faiss_index=self._index,
-            arrays={"vectors": self._vectors},
-            tables={"documents": self._documents, "sentences": self._sentences,
-                    "claims": list(self._claims.values()), "merges": self._merges},
-        )
+        write_store(self.path, self.embedder.model_id, self.settings, self._index, self._vectors,
+                    {"documents": self._documents, "sentences": self._sentences,
+                     "claims": list(self._claims.values()), "merges": self._merges})
         self._generation += 1
         self._matcher = None
 
@@ -203,9 +188,45 @@ class ClaimStore:
         return report
 
     def _add(self, documents: Corpus | Iterable[Document], report: UpdateReport) -> None:
-        if isinstance(documents, Corpus):
-            report.rejected.extend(documents.rejected)
-        documents = list(documents)
+        """Add a batch and write it: all or nothing, on disk and in memory.
+
+        The caller holds the directory's write lock. If anything fails before the new manifest
+        is in place (a refused input, a full disk), the object is put back exactly as it was and
+        the directory still holds the previous generation, so the same batch can be retried."""
+        rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
+        documents = check_documents(documents)
+        remove_temporaries(self.path)
+        saved = self._snapshot()
+        try:
+            self._add_batch(documents, report)
+            self._write()
+        except BaseException:
+            if at_generation(self.path, self._generation + 1):
+                # The manifest switched before the failure (e.g. while syncing the directory): the batch is
+                # on disk, so memory keeps it too.
+                self._generation += 1
+                self._matcher = None
+                log.warning("%s: the update was written, but finishing the write failed", self.path)
+            else:
+                self._restore(saved)
+                raise
+        report.rejected[:0] = rejected
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"documents": list(self._documents), "sentences": [dict(r) for r in self._sentences],
+                "claims": dict(self._claims), "merges": list(self._merges), "vectors": self._vectors,
+                "ntotal": int(self._index.ntotal)}
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        import faiss
+
+        if self._index.ntotal > saved["ntotal"]:
+            self._index.remove_ids(faiss.IDSelectorRange(saved["ntotal"], int(self._index.ntotal)))
+        self._documents, self._sentences = saved["documents"], saved["sentences"]
+        self._claims, self._merges, self._vectors = saved["claims"], saved["merges"], saved["vectors"]
+        self._matcher = None
+
+    def _add_batch(self, documents: list[Document], report: UpdateReport) -> None:
         known_ids = {d["doc_id"] for d in self._documents}
         seen: set[str] = set()
         for document in documents:
@@ -228,7 +249,6 @@ class ClaimStore:
         self._index.add(vectors)
         self._form_new_claims(first_new, report)
         report.unclustered = sum(1 for s in self._sentences[first_new:] if s["claim"] is None)
-        self._write()
 
     def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
                     report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
@@ -374,6 +394,9 @@ class ClaimStore:
         ("figures", "polarity", "roles"): a denial matches the claim it denies, and says so."""
         from claimcluster.index import ClaimIndex
 
+        queries = validate_texts(texts, what="query")
+        k = check_k(k)
+        min_score = check_min_score(min_score)
         if self._matcher is None:
             rows = [i for i, s in enumerate(self._sentences) if s["claim"] is not None]
             matcher = ClaimIndex(self.embedder, rerank=False)
@@ -381,7 +404,6 @@ class ClaimStore:
                 matcher.add([self._sentences[r]["norm"] for r in rows], ids=[str(r) for r in rows],
                             vectors=self._vectors[rows])
             self._matcher = matcher
-        queries = [texts] if isinstance(texts, str) else list(texts)
         found = self._matcher.search(queries, k=max(MIN_MATCH_DEPTH, k * MATCHES_PER_CLAIM), min_score=min_score)
         # The matcher embeds the queries too but returns no vectors: one batch here for the stances.
         query_vectors = self.embedder.encode(queries) if assess and queries else np.zeros((0, 0))

@@ -95,7 +95,7 @@ def test_delta_for_other_base_weights_is_refused(tmp_path):
         (["ok text", None], r"position 1 is missing \(None\)"),
         (["ok text", float("nan")], r"position 1 is missing \(nan\)"),
         ([3, "ok"], r"position 0 is int, not str"),
-        (["fine", "   \u00a0 "], r"position 1 is empty or whitespace only"),
+        (["fine", "   \u00a0 "], r"position 1 is empty or has only white space"),
         (b"bytes", r"decode the text first"),
         (None, r"got None"),
         (42, r"got int"),

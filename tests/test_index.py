@@ -19,6 +19,7 @@ from claimcluster import (
     StorageError,
     clean_social_text,
 )
+from claimcluster._persist import signed
 from claimcluster.assertion import Reranker
 from claimcluster.cli import main
 from claimcluster.embed import packaged_model_path
@@ -213,7 +214,7 @@ def test_save_load_round_trip(real_index, embedder, tmp_path):
     assert not list((tmp_path / "ix").glob("*.pkl"))
     real_index.save(tmp_path / "ix")  # a second save replaces the first generation
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "extra_vectors.2.npy", "index.2.faiss", "manifest.json", "records.2.jsonl", "vectors.2.npy"]
+        "extra_vectors.2.npy", "index.2.faiss", "lock", "manifest.json", "records.2.jsonl", "vectors.2.npy"]
 
 
 def test_load_refuses_other_model_damage_and_missing_files(real_index, embedder, tmp_path):
@@ -221,11 +222,11 @@ def test_load_refuses_other_model_damage_and_missing_files(real_index, embedder,
     real_index.save(target)
     manifest_path = target / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    other = dict(manifest, model_id="other-model@0000")
+    other = signed(dict(manifest, model_id="other-model@0000"))  # as another model would have written it
     manifest_path.write_text(json.dumps(other))
     with pytest.raises(ModelMismatchError, match="built with model other-model@0000"):
         ClaimIndex.load(target, embedder)
-    manifest_path.write_text(json.dumps(dict(manifest, dimension=768)))
+    manifest_path.write_text(json.dumps(signed(dict(manifest, dimension=768))))
     with pytest.raises(ModelMismatchError, match="dimension 768"):
         ClaimIndex.load(target, embedder)
     manifest_path.write_text(json.dumps(manifest))

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from claimcluster import ClaimStore, Embedder, InputError, ModelMismatchError, StorageError, StoreLockedError
+from claimcluster._persist import signed
 from claimcluster.cli import main
 from claimcluster.embed import packaged_model_path
 
@@ -140,7 +141,7 @@ def test_damaged_missing_and_foreign(four_then_five, embedder, tmp_path):
     (path / "manifest.json").write_text('{"kind": "claim-store", "files": ')
     with pytest.raises(StorageError, match="manifest.json is damaged"):
         ClaimStore.open(path, embedder=embedder)
-    (path / "manifest.json").write_text(json.dumps(dict(manifest, kind="claim-index")))
+    (path / "manifest.json").write_text(json.dumps(signed(dict(manifest, kind="claim-index"))))
     with pytest.raises(StorageError, match="holds a 'claim-index'"):
         ClaimStore.open(path, embedder=embedder)
     with pytest.raises(StorageError, match="no manifest.json"):
@@ -189,7 +190,8 @@ def test_sigkill_during_update_leaves_a_working_store(four_then_five, docs, embe
         leftovers = [p.name for p in path.iterdir() if p.name.endswith(".tmp")]
         manifest = json.loads((path / "manifest.json").read_text())
         listed = {f["path"] for f in manifest["files"].values()}
-        assert {p.name for p in path.iterdir()} - listed - {"manifest.json", "lock"} == set(leftovers)
+        assert not leftovers, "the next write removes what the killed one left"
+        assert {p.name for p in path.iterdir()} - listed - {"manifest.json", "lock"} == set()
     assert "before" in outcomes
 
 

@@ -80,9 +80,16 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
     members. Labels come back canonical.
     """
     out = labels.copy()
-    next_label = int(labels.max()) + 1 if len(labels) else 0
+    if not len(labels):
+        return out
+    next_label = int(labels.max()) + 1
+    # Canonical order of the rows (by vector bytes, then text), so that ties and the new labels do not
+    # depend on the order of the input.
+    keys = np.ascontiguousarray(vectors).view(np.dtype((np.void, vectors.dtype.itemsize * vectors.shape[1]))).ravel()
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[sorted(range(len(texts)), key=lambda i: (keys[i].tobytes(), texts[i]))] = np.arange(len(texts))
     for label in range(next_label):
-        rows = np.flatnonzero(labels == label).tolist()
+        rows = sorted(np.flatnonzero(labels == label).tolist(), key=lambda i: rank[i])
         rep = rows[medoid(vectors[rows])]
         relations = relate([texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep], scorer)
         denies = [i for i, r in zip(rows, relations) if r.stance == "denies" and i != rep]
@@ -101,4 +108,4 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
         remaining = [i for i in rows if out[i] == label]
         if len(remaining) < min_size:
             out[remaining] = NOISE
-    return canonical_labels(out)
+    return canonical_labels(out, rank=rank)
