@@ -1,0 +1,77 @@
+"""End-to-end throughput on real news: segment → embed → cluster → claims, with the time of each stage.
+
+    python -m benchmarks.throughput --data ../shared/data/fnc1_train_bodies [--limit N] [--json]
+
+Loads the article bodies (``bodies.jsonl``: ``body_id``, ``text``), then runs the stages of
+:func:`claimcluster.cluster_documents` one by one with the defaults (no embedding cache, so the
+embedding is measured) and reports sentences per second end to end and per stage, and the share
+of the time each stage takes. ``--split`` is accepted for symmetry with the other benchmarks and
+ignored: the corpus has no labels and no split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmarks.common import emit, find_file, machine, peak_rss_mb
+from claimcluster import Embedder, FieldMap, cluster_vectors, load_documents
+from claimcluster.assertion import shipped_stance_scorer
+from claimcluster.claims import build_claims
+from claimcluster.cluster import auto_min_cluster_size
+from claimcluster.segment import segment_documents
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="directory holding bodies.jsonl")
+    parser.add_argument("--split", default="all", help="ignored (no labels)")
+    parser.add_argument("--limit", type=int, default=None, help="first N articles only")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    corpus = load_documents([find_file(args.data, "bodies.jsonl")], FieldMap(text="text", id="body_id"))
+    documents = list(corpus.documents)[: args.limit]
+    times["load"] = time.perf_counter() - start
+
+    t = time.perf_counter()
+    segmentation = segment_documents(documents)
+    sentences = segmentation.sentences
+    times["segment"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    embedder = Embedder()
+    embedder._load()
+    times["model_load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vectors = embedder.encode([s.norm for s in sentences], show_progress_bar=False)
+    times["embed"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    result = cluster_vectors(vectors, min_cluster_size=auto_min_cluster_size(len(documents)))
+    times["cluster"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    claims, unclustered = build_claims(sentences, vectors, result.labels, result.probabilities,
+                                       shipped_stance_scorer(embedder.model_id))
+    times["claims"] = time.perf_counter() - t
+    total = time.perf_counter() - start
+    n = len(sentences)
+    result_json = {
+        "documents": len(documents), "sentences": n, "claims": len(claims), "unclustered": len(unclustered),
+        "seconds_total": round(total, 2), "sentences_per_second": round(n / total, 1),
+        "stages": {name: {"seconds": round(sec, 2), "share": round(sec / total, 3),
+                          "sentences_per_second": round(n / sec, 1) if sec > 0 else None}
+                   for name, sec in times.items()},
+        "peak_rss_mb": round(peak_rss_mb(), 1), "model_id": embedder.model_id, "machine": machine(),
+    }
+    emit(result_json, args.json)
+    return result_json
+
+
+if __name__ == "__main__":
+    main()
