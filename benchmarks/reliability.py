@@ -169,7 +169,7 @@ def claim_ids(result) -> list:
 def faults(work: Path) -> dict:
     """Each file write of an update fails in turn (ENOSPC); count trials that lost nothing."""
     import claimcluster._persist as persist
-    from claimcluster import ClaimStore, Embedder, load_documents
+    from claimcluster import ClaimClusterError, ClaimStore, Embedder, load_documents
 
     embedder = Embedder()
     docs = list(load_documents([SEEDS]).documents)
@@ -200,7 +200,7 @@ def faults(work: Path) -> dict:
         try:
             store.update(docs[3:])
             failed = False
-        except OSError:
+        except ClaimClusterError:
             failed = True
         finally:
             for name, function in real.items():

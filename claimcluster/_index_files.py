@@ -17,14 +17,15 @@ import numpy as np
 from claimcluster._fusion import FusionWeights
 from claimcluster._locks import directory_write_lock
 from claimcluster._persist import check_rows, read_bundle, write_bundle
-from claimcluster.errors import ModelMismatchError, StorageError
+from claimcluster._validate import visible
+from claimcluster.errors import ClaimClusterError, ModelMismatchError, StorageError
 
 if TYPE_CHECKING:
     from claimcluster.embed import Embedder
     from claimcluster.index import ClaimIndex
 
 KIND = "claim-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the manifest carries its own checksum
 SAVE_LOCK_TIMEOUT = 60.0
 """Seconds a save waits for another process saving to the same directory."""
 RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "text": str, "extra_text": (str, type(None)),
@@ -69,7 +70,7 @@ def load_index(cls: type[ClaimIndex], directory: Path, embedder: Embedder) -> Cl
         index = cls(embedder, factory=str(settings["factory"]), fusion=FusionWeights(**fusion),
                     rerank=bool(settings.get("rerank", True)), nprobe=int(settings["nprobe"]),
                     ef_search=int(settings["ef_search"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, ClaimClusterError) as exc:
         raise StorageError(f"{directory}: the manifest's settings are damaged ({type(exc).__name__}: {exc})") from None
     records = bundle.tables.get("records", [])
     check_rows(directory, "records", records, RECORD_FIELDS)
@@ -77,9 +78,14 @@ def load_index(cls: type[ClaimIndex], directory: Path, embedder: Embedder) -> Cl
     shape = (len(records), embedder.dimension)
     if vectors is None or extra_vectors is None or not (
         vectors.shape == extra_vectors.shape == shape and bundle.faiss_index.ntotal == len(records)
+        and bundle.faiss_index.d == embedder.dimension
     ):
         raise StorageError(f"{directory}: records, vectors and index rows do not agree; the index is damaged")
+    if len(vectors) and not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3):
+        raise StorageError(f"{directory}: the claim vectors are not unit rows; the index is damaged")
     ids = [r["id"] for r in records]
+    if not all(visible(i) for i in ids) or not all(visible(r["text"]) for r in records):
+        raise StorageError(f"{directory}: a record has a blank id or text; the index is damaged")
     if len(set(ids)) != len(ids):
         raise StorageError(f"{directory}: an id occurs twice in the records; the index is damaged")
     index._ids = ids

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from claimcluster.errors import StoreLockedError
+from claimcluster.errors import StorageError, StoreLockedError
 
 LOCK_FILE = "lock"
 
@@ -53,8 +53,11 @@ class RWLock:
 @contextmanager
 def directory_write_lock(directory: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``directory/lock``; StoreLockedError after ``timeout`` seconds."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(f"cannot use {directory} as a claimcluster directory: {exc.strerror or exc}") from None
     deadline = time.monotonic() + timeout
     try:
         while True:

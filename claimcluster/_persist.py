@@ -33,6 +33,9 @@ MANIFEST = "manifest.json"
 _GENERATION_FILE = re.compile(r"^[A-Za-z_]+\.\d+\.(npy|jsonl|faiss)$")
 # atomic_write_bytes' temporaries: ".<target name>.<random>.tmp"
 _TEMPORARY = re.compile(r"^\.(manifest\.json|[A-Za-z_]+\.\d+\.(npy|jsonl|faiss))\..+\.tmp$")
+# Format version of each kind from which the manifest must carry its checksum (earlier ones were written
+# before it existed and load with the schema check only).
+SIGNED_SINCE = {"claim-index": 3, "claim-store": 2}
 _MANIFEST_KEYS = {"kind": str, "format_version": int, "generation": int, "model_id": str, "dimension": int,
                   "settings": dict, "files": dict}
 
@@ -97,6 +100,15 @@ def write_bundle(directory: Path, *, kind: str, format_version: int, model_id: s
 
     ``arrays`` become ``NAME.GEN.npy``, ``tables`` ``NAME.GEN.jsonl``, the index ``index.GEN.faiss``.
     """
+    try:
+        _write_bundle(directory, kind, format_version, model_id, dimension, settings, faiss_index, arrays, tables)
+    except OSError as exc:
+        raise StorageError(f"cannot write {directory}: {exc.strerror or exc}"
+                           + (f" ({exc.filename})" if exc.filename else "")) from exc
+
+
+def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str, dimension: int,
+                  settings: dict, faiss_index, arrays: dict[str, np.ndarray], tables: dict[str, list[dict]]) -> None:
     import faiss
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -163,9 +175,11 @@ def _read_manifest(directory: Path) -> dict:
     path = directory / MANIFEST
     if not path.is_file():
         raise StorageError(f"{directory} has no {MANIFEST}: not a claimcluster directory, or not written yet")
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symbolic link: refusing to read outside the directory")
     try:
         manifest = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON, a 5,000-digit number
         raise StorageError(f"{path} is damaged ({type(exc).__name__}: {exc}); restore it from a backup") from None
     if not isinstance(manifest, dict) or "files" not in manifest or "kind" not in manifest:
         raise StorageError(f"{path} is not a claimcluster manifest")
@@ -176,6 +190,10 @@ def _read_manifest(directory: Path) -> dict:
 def check_manifest(path: Path, manifest: dict) -> None:
     """Checksum (when the manifest has one: those written before it existed do not) and schema."""
     stored = manifest.get("manifest_sha256")
+    version = manifest.get("format_version")
+    if stored is None and isinstance(version, int) and version >= SIGNED_SINCE.get(str(manifest.get("kind")), 0):
+        raise StorageError(f"{path} has no manifest_sha256, which every manifest of format {version} carries: "
+                           "it was edited or damaged")
     if stored is not None and stored != _sha256(_canonical(manifest)):
         raise StorageError(f"{path} does not match its own checksum: it was edited or damaged; restore it "
                            "from a backup (or write the directory again)")
@@ -183,6 +201,9 @@ def check_manifest(path: Path, manifest: dict) -> None:
         value = manifest.get(key)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise StorageError(f"{path}: field {key!r} is missing or not a {kind.__name__}: the manifest is damaged")
+    if manifest["format_version"] < 1 or manifest["generation"] < 1 or manifest["dimension"] < 1:
+        raise StorageError(f"{path}: format_version, generation and dimension must be positive: the manifest is "
+                           "damaged")
     for name, entry in manifest["files"].items():
         if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
                 and isinstance(entry.get("sha256"), str)):
@@ -197,10 +218,14 @@ def read_file(directory: Path, manifest: dict, name: str) -> bytes:
     if entry is None:
         raise StorageError(f"{directory / MANIFEST} lists no {name!r} file")
     path = directory / entry["path"]
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symbolic link: refusing to read outside the directory")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise StorageError(f"{path} is missing: the directory is incomplete") from None
+    except OSError as exc:
+        raise StorageError(f"{path} cannot be read ({exc.strerror or exc})") from None
     if _sha256(data) != entry["sha256"]:
         raise StorageError(f"{path} does not match its checksum in {MANIFEST}: the file is damaged")
     return data
@@ -224,13 +249,20 @@ def read_bundle(directory: Path, *, kind: str, format_version: int) -> Bundle:
         if name == "index":
             try:
                 index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-            except RuntimeError as exc:
+            except (RuntimeError, MemoryError) as exc:
                 raise StorageError(f"{directory / entry['path']} is not a FAISS index: {exc}") from None
+            if index is None or type(index).__name__.startswith("IndexIDMap"):
+                raise StorageError(f"{directory / entry['path']} is not a FAISS index over rows 0..n-1: the "
+                                   "directory is damaged")
         elif entry["path"].endswith(".npy"):
             try:
-                arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
-            except ValueError as exc:
+                array = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, TypeError, MemoryError, OSError) as exc:
                 raise StorageError(f"{directory / entry['path']} is not a plain .npy array: {exc}") from None
+            if array.dtype != np.float32 or array.ndim != 2 or not np.isfinite(array).all():
+                raise StorageError(f"{directory / entry['path']} is not a finite 2-D float32 array "
+                                   f"(dtype {array.dtype}, shape {array.shape}): the directory is damaged")
+            arrays[name] = array
         else:
             tables[name] = _table(directory / entry["path"], data)
     if index is None:
@@ -262,6 +294,6 @@ def _table(path: Path, data: bytes) -> list[dict]:
             if not isinstance(row, dict):
                 raise StorageError(f"{path}:{line_no} is not a JSON object: the file is damaged")
             rows.append(row)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise StorageError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise StorageError(f"{path} is damaged ({type(exc).__name__}: {str(exc)[:200]})") from None
     return rows

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -16,6 +18,16 @@ import numpy as np
 from claimcluster.errors import InputError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def missing(value: Any) -> bool:
+    """None, NaN (any float type), pandas' NA and NaT: a value that is not there."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT differ from themselves
+    except (TypeError, ValueError):  # pd.NA: its comparison is NA, whose truth is undefined
+        return True
 
 
 def scrub_surrogates(text: str) -> str:
@@ -42,6 +54,9 @@ def validate_texts(texts: str | Iterable[str], *, what: str = "text") -> list[st
         raise InputError("expected a string or a sequence of strings, got None")
     elif isinstance(texts, (bytes, bytearray)):
         raise InputError("expected str, got bytes: decode the text first (e.g. data.decode('utf-8'))")
+    elif isinstance(texts, Mapping):
+        raise InputError(f"expected a string or a sequence of strings, got {type(texts).__name__} "
+                         "(pass its values or keys explicitly)")
     try:
         items = list(texts)
     except TypeError:
@@ -82,6 +97,13 @@ def check_unit_vectors(X, *, name: str = "X") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def check_path(path: Any, *, what: str = "path") -> Path:
+    """``path`` (str or os.PathLike) as a Path, or InputError."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)) or not str(os.fspath(path)).strip():
+        raise InputError(f"{what} must be a non-empty str or os.PathLike, got {path!r}")
+    return Path(path)
+
+
 def check_k(k: Any, *, name: str = "k", minimum: int = 1) -> int:
     """``k`` as an int of at least ``minimum`` (numpy integers too); bools, floats and strings are refused."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
@@ -89,6 +111,13 @@ def check_k(k: Any, *, name: str = "k", minimum: int = 1) -> int:
     if k < minimum:
         raise InputError(f"{name} ({k}) must be at least {minimum}")
     return int(k)
+
+
+def check_cohesion(value: Any, *, name: str = "min_cohesion") -> float:
+    """A finite number from -1 to 1 (numpy floats too), as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not -1 <= float(value) <= 1:
+        raise InputError(f"{name} must be a number from -1 to 1, got {value!r:.40}")
+    return float(value)
 
 
 def check_min_score(min_score: Any) -> float | Literal["auto"] | None:
@@ -99,9 +128,13 @@ def check_min_score(min_score: Any) -> float | Literal["auto"] | None:
         return "auto"
     if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
         raise InputError(f"min_score must be a number, 'auto' or None, got {min_score!r}")
-    if not math.isfinite(float(min_score)):
-        raise InputError(f"min_score must be finite, got {min_score!r}")
-    return float(min_score)
+    try:
+        value = float(min_score)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise InputError(f"min_score must be finite, got {min_score!r:.40}")
+    return value
 
 
 def check_ids(ids: Any, *, what: str = "ids") -> list[str]:
@@ -112,10 +145,10 @@ def check_ids(ids: Any, *, what: str = "ids") -> list[str]:
         raise InputError(f"{what} must be a sequence of strings, got {type(ids).__name__}")
     out = []
     for position, value in enumerate(ids):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or isinstance(value, bool):
+        if missing(value) or isinstance(value, (bool, bytes, bytearray)):
             raise InputError(f"{what} at position {position} is {value!r}; every id must be a string")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and float(value).is_integer():
+            value = int(float(value))
         text = str(value)
         if not visible(text):
             raise InputError(f"{what} at position {position} is blank")
@@ -139,8 +172,10 @@ def check_metadata(metadata: Sequence[Any] | None, n: int) -> list[dict]:
         if not isinstance(entry, Mapping):
             raise InputError(f"metadata at position {position} is {type(entry).__name__}, not a mapping")
         try:
-            json.dumps(entry, allow_nan=False).encode("utf-8")
-        except (TypeError, ValueError, UnicodeEncodeError) as exc:
+            json.dumps(entry, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            if not all(isinstance(key, str) for key in entry):
+                raise TypeError("keys must be strings")
+        except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
             raise InputError(f"metadata at position {position} cannot be saved as JSON ({exc}); "
                              "convert it to strings, numbers, lists and dicts") from None
         out.append(dict(entry))

@@ -22,6 +22,13 @@ DEBUG_ENV = "CLAIMCLUSTER_DEBUG"
 class _Group(click.Group):
     """Turns every error into one line on stderr: exit 2 for bad input, files or storage, 1 for a bug."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:  # an unknown option of the program itself
+            click.echo(f"error: {' '.join(exc.format_message().split())} (see {info_name} --help)", err=True)
+            raise click.exceptions.Exit(2) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -143,6 +150,10 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
     from claimcluster.pipeline import cluster_documents
     from claimcluster.report import render_html, render_markdown, render_text
 
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE")
+    if out is not None and not out.parent.is_dir():
+        raise click.UsageError(f"--out {out}: no directory {out.parent}")
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
     embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
     claims = cluster_documents(corpus, embedder=embedder, min_cluster_size=min_cluster_size, min_samples=min_samples,

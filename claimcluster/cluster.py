@@ -25,14 +25,13 @@ array([ 0,  0, -1,  2,  1])
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from claimcluster._spanning import exact_mst, knn_mst, with_copies
-from claimcluster._validate import check_k, check_unit_vectors
+from claimcluster._validate import check_cohesion, check_k, check_unit_vectors
 from claimcluster.errors import InputError, NotFittedError
 
 __all__ = ["ClaimClusterer", "cluster_vectors", "ClusterResult", "NOISE"]
@@ -254,8 +253,7 @@ def cluster_vectors(
     n_neighbors = check_k(n_neighbors, name="n_neighbors")
     if isinstance(exact_max_points, bool) or not isinstance(exact_max_points, (int, np.integer)):
         raise InputError(f"exact_max_points must be an integer, got {exact_max_points!r}")
-    if isinstance(min_cohesion, bool) or not isinstance(min_cohesion, numbers.Real) or not -1 <= min_cohesion <= 1:
-        raise InputError(f"min_cohesion must be a number from -1 to 1, got {min_cohesion!r}")
+    min_cohesion = check_cohesion(min_cohesion)
     if cluster_selection_method not in ("eom", "leaf"):
         raise InputError(f"cluster_selection_method must be 'eom' or 'leaf', got {cluster_selection_method!r}")
     n = len(X)

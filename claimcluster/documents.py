@@ -16,14 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from claimcluster._validate import scrub_surrogates, visible
+from claimcluster._validate import missing, scrub_surrogates, visible
 from claimcluster.errors import DocumentError
 
 __all__ = [
@@ -132,7 +131,7 @@ class FieldMap:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return missing(value)
 
 
 def _as_str(value: Any) -> str | None:
@@ -171,6 +170,10 @@ def from_records(
     require_id : bool, default=False
         If True a record without the id field is rejected; otherwise it gets ``source:row``.
     """
+    if records is None or isinstance(records, (str, bytes, Mapping)):
+        raise DocumentError(f"expected an iterable of mappings, got {type(records).__name__}")
+    if not isinstance(fields, FieldMap):
+        raise DocumentError(f"fields must be a FieldMap, got {type(fields).__name__}")
     documents: list[Document] = []
     rejected: list[Rejection] = []
     named = {f for f in (fields.text, fields.id, fields.outlet, fields.published, fields.url, fields.title) if f}
@@ -224,9 +227,12 @@ def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors
                 yield {}
                 continue
             try:
-                yield json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DocumentError(f"{path}:{line_no}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting too deep
+                raise DocumentError(f"{path}:{line_no}: JSON this loader refuses ({str(exc)[:80]})") from None
+            yield record
 
     return from_records(records(), fields, source=str(path))
 
@@ -242,10 +248,17 @@ def load_csv(
     if delimiter is None:
         delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
     text = read_text(path, errors)
+    csv.field_size_limit(max(len(text), 131072))  # a field may be as long as the file
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)  # newlines inside quotes stay
-    if reader.fieldnames is None or fields.text not in reader.fieldnames:
-        raise DocumentError(f"{path}: no column {fields.text!r} (columns: {reader.fieldnames}); set the text field")
-    rows = ({k: (v if v != "" else None) for k, v in r.items()} for r in reader)
+    try:
+        names = reader.fieldnames
+        if names is None or fields.text not in names:
+            raise DocumentError(f"{path}: no column {fields.text!r} (columns: {names}); set the text field")
+        if len(set(names)) != len(names):
+            raise DocumentError(f"{path}: the header names a column twice ({names}); rename one")
+        rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in reader]
+    except csv.Error as exc:
+        raise DocumentError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
     return from_records(rows, fields, source=str(path))
 
 
@@ -259,6 +272,8 @@ def load_text_dir(path: str | os.PathLike, *, pattern: str = "*.txt", errors: Er
     rejected: list[Rejection] = []
     for file in sorted(root.glob(pattern)):
         if not file.is_file():
+            if file.is_symlink() or not file.is_dir():
+                rejected.append(Rejection(str(file), "not a readable file (a broken link?)"))
             continue
         text = read_text(file, errors)
         if not text.strip():
@@ -274,9 +289,12 @@ def from_dataframe(frame, fields: FieldMap = FieldMap()) -> Corpus:
 
     An integer id column that pandas turned into floats because of a missing cell keeps its
     integer ids ("2", not "2.0")."""
+    if not hasattr(frame, "to_dict") or not hasattr(frame, "columns"):
+        raise DocumentError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if fields.id and fields.id in frame.columns and frame[fields.id].dtype.kind == "f":
         column = frame[fields.id]
-        if bool((column.dropna() % 1 == 0).all()):
+        present = column.dropna()
+        if bool((present % 1 == 0).all()) and bool((present.abs() < 2**53).all()):
             frame = frame.assign(**{fields.id: column.astype("Int64").astype(object).where(column.notna(), None)})
     return from_records(frame.to_dict(orient="records"), fields, source="dataframe")
 
@@ -291,9 +309,19 @@ def load_documents(
 
     Raises DocumentError for an unknown file type, a missing path, or a doc_id seen twice.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one path, not its characters
+    if paths is None or not isinstance(paths, Iterable):
+        raise DocumentError(f"expected a path or a list of paths, got {type(paths).__name__}")
+    if not isinstance(fields, FieldMap):
+        raise DocumentError(f"fields must be a FieldMap, got {type(fields).__name__}")
+    if errors not in ("strict", "replace"):
+        raise DocumentError(f"errors must be 'strict' or 'replace', got {errors!r}")
     documents: list[Document] = []
     rejected: list[Rejection] = []
     for raw in paths:
+        if not isinstance(raw, (str, os.PathLike)):
+            raise DocumentError(f"expected a path, got {type(raw).__name__}: {raw!r:.60}")
         path = Path(raw)
         suffix = path.suffix.lower()
         if path.is_dir():

@@ -37,7 +37,9 @@ from claimcluster._validate import (
     check_k,
     check_metadata,
     check_min_score,
+    check_path,
     check_unit_vectors,
+    missing,
     scrub_surrogates,
     validate_texts,
     visible,
@@ -127,6 +129,14 @@ class ClaimIndex:
         nprobe: int = 16,
         ef_search: int = 64,
     ):
+        if not isinstance(factory, str) or not factory.strip():
+            raise InputError(f"factory must be a FAISS factory string such as 'Flat', got {factory!r}")
+        if fusion is not None and not isinstance(fusion, FusionWeights):
+            raise InputError(f"fusion must be FusionWeights or None, got {type(fusion).__name__} "
+                             "(e.g. FusionWeights(lexical_weight=0.5))")
+        if not isinstance(rerank, bool):
+            raise InputError(f"rerank must be True or False, got {rerank!r}")
+        nprobe, ef_search = check_k(nprobe, name="nprobe"), check_k(ef_search, name="ef_search")
         self.embedder = embedder
         self.factory = factory
         self.fusion = fusion
@@ -209,11 +219,17 @@ class ClaimIndex:
         if n == 0:
             return self
         ids = check_ids(ids) if ids is not None else None
+        if vectors is not None:
+            vectors = check_unit_vectors(vectors, name="vectors")
+        if extra_texts is not None:
+            if isinstance(extra_texts, (str, bytes, Mapping)) or not isinstance(extra_texts, Iterable):
+                raise InputError(f"extra_texts must be a sequence of strings, got {type(extra_texts).__name__}")
+            extra_texts = list(extra_texts)
         for name, seq in (("ids", ids), ("extra_texts", extra_texts), ("vectors", vectors)):
             if seq is not None and len(seq) != n:
                 raise InputError(f"{name} has {len(seq)} entries for {n} texts")
         records = check_metadata(metadata, n)
-        extras = ["" if e is None or (isinstance(e, float) and e != e) else e for e in (extra_texts or [""] * n)]
+        extras = ["" if missing(e) else e for e in (extra_texts if extra_texts is not None else [""] * n)]
         for position, extra in enumerate(extras):
             if not isinstance(extra, str):
                 raise InputError(f"extra text at position {position} is {type(extra).__name__}, not str")
@@ -409,7 +425,7 @@ class ClaimIndex:
         """Write the index to ``directory`` (FAISS index, vectors .npy, records JSONL, manifest)."""
         from claimcluster._index_files import save_index
 
-        save_index(self, Path(directory))
+        save_index(self, check_path(directory, what="directory"))
 
     @classmethod
     def load(cls, directory: str | Path, embedder: Embedder | None = None) -> ClaimIndex:
@@ -417,7 +433,8 @@ class ClaimIndex:
         from claimcluster._index_files import load_index
         from claimcluster.embed import Embedder
 
-        return load_index(cls, Path(directory), embedder if embedder is not None else Embedder())
+        return load_index(cls, check_path(directory, what="directory"),
+                          embedder if embedder is not None else Embedder())
 
     def __repr__(self) -> str:
         return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, fusion={self.weights}, rerank={self.rerank})"

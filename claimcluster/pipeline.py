@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from claimcluster._validate import check_cohesion, check_k
 from claimcluster.assertion import shipped_stance_scorer, split_assertions
 from claimcluster.claims import ClaimSet, build_claims
 from claimcluster.cluster import DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
@@ -94,10 +95,16 @@ def cluster_documents(
     rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
     documents = check_documents(documents)
     asked = min_cluster_size
-    if min_cluster_size == "auto":
+    if isinstance(min_cluster_size, str) and min_cluster_size == "auto":
         min_cluster_size = auto_min_cluster_size(len(documents))
     elif isinstance(min_cluster_size, str):
         raise InputError(f"min_cluster_size must be an integer or 'auto', got {min_cluster_size!r}")
+    else:
+        min_cluster_size = asked = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+    min_samples = None if min_samples is None else check_k(min_samples, name="min_samples")
+    min_cohesion = check_cohesion(min_cohesion)
+    if granularity not in ("claim", "assertion"):
+        raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
     segmentation = segment_documents(documents, rules=rules, min_words=min_words, max_chars=max_chars)
     rejected.extend(segmentation.dropped)
     sentences = segmentation.sentences

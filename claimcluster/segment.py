@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from claimcluster._validate import check_k
 from claimcluster.documents import Document, Rejection, Sentence
+from claimcluster.errors import InputError
 
 __all__ = [
     "FurnitureRule",
@@ -250,6 +252,11 @@ def segment_documents(
         ``sentences`` in document order; ``dropped`` names each removed piece as
         ``furniture:<rule>``, ``too-short`` or ``too-long`` with its doc_id and offsets.
     """
+    min_words = check_k(min_words, name="min_words")
+    max_chars = check_k(max_chars, name="max_chars")
+    if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence) or not all(
+            isinstance(r, FurnitureRule) for r in rules):
+        raise InputError(f"rules must be a sequence of FurnitureRule (e.g. DEFAULT_FURNITURE_RULES), got {rules!r:.80}")
     result = Segmentation()
     for document in documents:
         text = document.text

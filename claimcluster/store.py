@@ -23,6 +23,7 @@ Example
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from claimcluster._join import core_distances, join_known
 from claimcluster._locks import directory_write_lock
 from claimcluster._persist import at_generation, read_generation, remove_temporaries
 from claimcluster._store_files import read_store, write_store
-from claimcluster._validate import check_k, check_min_score, validate_texts
+from claimcluster._validate import check_cohesion, check_k, check_min_score, check_path, validate_texts
 from claimcluster.assertion import StanceScorer, match_relations, relate, shipped_stance_scorer, split_assertions
 from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
 from claimcluster.cluster import (
@@ -136,12 +137,18 @@ class ClaimStore:
         """
         if granularity not in ("claim", "assertion"):
             raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
-        path = Path(path)
+        if isinstance(min_cluster_size, str):
+            raise InputError(f"a store needs an integer min_cluster_size (it keeps one for every update), got "
+                             f"{min_cluster_size!r}")
+        min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+        min_samples = min_cluster_size if min_samples is None else check_k(min_samples, name="min_samples")
+        min_cohesion = check_cohesion(min_cohesion)
+        lock_timeout = _check_timeout(lock_timeout)
+        path = check_path(path, what="store path")
         embedder = embedder if embedder is not None else Embedder()
         if (path / "manifest.json").exists():
             raise StorageError(f"{path} already holds a store: open it and update it instead")
-        settings = {"min_cluster_size": min_cluster_size,
-                    "min_samples": min_samples if min_samples is not None else min_cluster_size,
+        settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples,
                     "min_cohesion": min_cohesion, "granularity": granularity, "factory": "Flat",
                     "metric": "inner_product"}
         import faiss
@@ -160,7 +167,8 @@ class ClaimStore:
     def open(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
              lock_timeout: float = 60.0) -> ClaimStore:
         """Open a store; checksums are verified and another embedding model is refused."""
-        path = Path(path)
+        path = check_path(path, what="store path")
+        lock_timeout = _check_timeout(lock_timeout)
         embedder = embedder if embedder is not None else Embedder()
         settings, state, generation = cls._read(path, embedder)
         return cls(path, embedder, settings, state, generation, lock_timeout)
@@ -445,3 +453,9 @@ def _sentence(record: dict) -> Sentence:
 
 def _unclustered(record: dict) -> Member:
     return member_of(_sentence(record), None, 0.0)
+
+
+def _check_timeout(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < float("inf"):
+        raise InputError(f"lock_timeout must be a finite number of seconds (>= 0), got {value!r}")
+    return float(value)

@@ -183,7 +183,7 @@ def test_a_full_disk_during_update_leaves_memory_and_disk_as_they_were(embedder,
         return real(path, data)
 
     monkeypatch.setattr(persist, "atomic_write_bytes", full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(StorageError, match="No space"):
         store.update(docs[3:])
     assert fingerprint(store) == before
     assert fingerprint(ClaimStore.open(tmp_path / "s", embedder=embedder)) == before
@@ -311,3 +311,94 @@ def claim_table(result) -> list:
     return sorted((c.id, c.representative.doc_id, c.representative.start, tuple(sorted((m.doc_id, m.start)
                                                                                       for m in c.members)))
                   for c in result.claims)
+
+
+# -- a second, independent probe ---------------------------------------------------------------------------
+def deep(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("call", [
+    lambda e, i: i.search("moon", min_score=10**400),
+    lambda e, i: ClaimIndex(e).add(["a claim"], metadata=[{"note": "\ud800"}]),
+    lambda e, i: ClaimIndex(e).add(["a claim"], metadata=[deep(5000)]),
+    lambda e, i: ClaimIndex(e).add(["a claim"], metadata=[{1: "integer key"}]),
+    lambda e, i: ClaimIndex(e).add(["a claim", "another"], vectors=1.0),
+    lambda e, i: ClaimIndex(e).add(["a claim", "another"], extra_texts="ab"),
+    lambda e, i: ClaimIndex(e).add({"a claim": 1}),
+    lambda e, i: ClaimIndex(e).add(["a claim"], ids=[b"c"]),
+    lambda e, i: ClaimIndex(e).add(["a claim"], ids=[pd.NA]),
+    lambda e, i: ClaimIndex(e, factory=5),
+    lambda e, i: ClaimIndex(e, nprobe="x"),
+    lambda e, i: ClaimIndex(e, fusion={"lexical_weight": 0.5}),
+    lambda e, i: ClaimIndex.load(None, e),
+    lambda e, i: cluster_documents([Document("a", "One two three four five.")], embedder=e, min_words="4"),
+    lambda e, i: cluster_documents([Document("a", "One two three four five.")], embedder=e, rules=["x"]),
+    lambda e, i: load_documents(None),
+    lambda e, i: load_documents(["seeds"], errors="bogus"),
+    lambda e, i: from_dataframe(None),
+])
+def test_second_probe_gets_clear_errors(embedder, index, call):
+    with pytest.raises(InputError):
+        call(embedder, index)
+
+
+def test_second_probe_handled_cases(embedder, index, seed_corpus, tmp_path):
+    extra = ClaimIndex(embedder).add(["a claim here", "another claim"], extra_texts=(x for x in ["t1", None]))
+    assert len(extra) == 2
+    result = cluster_documents(list(seed_corpus.documents), embedder=embedder, min_cluster_size=np.int64(2),
+                               min_cohesion=np.float32(0.5))
+    json.loads(result.to_json())
+    frame = pd.DataFrame({"id": [1e20, None], "text": ["one two three four.", "five six seven eight."]})
+    assert len(from_dataframe(frame).documents) == 2
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "1", "text": "fine text here."}\n', encoding="utf-8")
+    assert len(load_documents(str(path)).documents) == 1  # one path, not its characters
+    (tmp_path / "big.csv").write_text('id,text\n1,"' + "word " * 40000 + '"\n', encoding="utf-8")
+    assert len(load_documents([tmp_path / "big.csv"]).documents[0].text) == 200000
+    with pytest.raises(StorageError):
+        index.save(tmp_path / "a.jsonl")  # a file, not a directory
+    with pytest.raises(InputError, match="integer min_cluster_size"):
+        ClaimStore.create(tmp_path / "s", list(seed_corpus.documents), embedder=embedder, min_cluster_size="auto")
+    with pytest.raises(InputError, match="min_cluster_size"):
+        ClaimStore.create(tmp_path / "s", list(seed_corpus.documents), embedder=embedder, min_cluster_size=2.5)
+    assert not (tmp_path / "s" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["no checksum", "symlinked manifest", "nan vectors", "blank id", "version 0"])
+def test_second_probe_damaged_index(saved, embedder, tmp_path, damage):
+    manifest = json.loads((saved / "manifest.json").read_text())
+    if damage == "no checksum":
+        manifest.pop("manifest_sha256")
+    elif damage == "version 0":
+        manifest = persist.signed({**manifest, "format_version": 0})
+    elif damage == "symlinked manifest":
+        outside = tmp_path / "outside.json"
+        outside.write_text(json.dumps(manifest))
+        (saved / "manifest.json").unlink()
+        (saved / "manifest.json").symlink_to(outside)
+    elif damage in ("nan vectors", "blank id"):
+        name = "vectors" if damage == "nan vectors" else "records"
+        entry = manifest["files"][name]
+        if name == "vectors":
+            buffer = __import__("io").BytesIO()
+            np.save(buffer, np.full((len(CLAIMS), 384), np.nan, np.float32))
+            data = buffer.getvalue()
+        else:
+            data = "".join(json.dumps({"id": "\u200b" if i == 0 else str(i), "text": t}) + "\n"
+                           for i, t in enumerate(CLAIMS)).encode()
+        (saved / entry["path"]).write_bytes(data)
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+        manifest = persist.signed(manifest)
+    if damage != "symlinked manifest":
+        (saved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StorageError):
+        ClaimIndex.load(saved, embedder)
+
+
+def test_cli_usage_errors_of_the_program_are_one_line():
+    result = CliRunner().invoke(main, ["--bogus"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and result.output.startswith("error: ")
