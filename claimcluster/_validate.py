@@ -24,10 +24,15 @@ def missing(value: Any) -> bool:
     """None, NaN (any float type), pandas' NA and NaT: a value that is not there."""
     if value is None:
         return True
+    if isinstance(value, (str, bytes, list, tuple, dict, set)):
+        return False
     try:
-        return bool(value != value)  # NaN and NaT differ from themselves
-    except (TypeError, ValueError):  # pd.NA: its comparison is NA, whose truth is undefined
-        return True
+        differs = value != value  # NaN and NaT differ from themselves
+    except Exception:
+        return False
+    if isinstance(differs, (bool, np.bool_)):
+        return bool(differs)
+    return type(value).__name__ == "NAType"  # pd.NA: its comparison is NA again; an array compares per element
 
 
 def scrub_surrogates(text: str) -> str:

@@ -402,3 +402,11 @@ def test_second_probe_damaged_index(saved, embedder, tmp_path, damage):
 def test_cli_usage_errors_of_the_program_are_one_line():
     result = CliRunner().invoke(main, ["--bogus"])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and result.output.startswith("error: ")
+
+
+def test_missing_values_are_told_apart_from_values():
+    from claimcluster import from_records
+
+    records = [{"id": "1", "text": "one two three four.", "tags": np.array([1, 2]), "when": pd.NaT, "n": 0}]
+    (document,) = from_records(records).documents
+    assert set(document.metadata) == {"tags", "n"}  # an array cell is a value; NaT is not
