@@ -64,16 +64,13 @@ def signed(manifest: dict) -> dict:
             "manifest_sha256": _sha256(_canonical(manifest))}
 
 
-def remove_temporaries(directory: Path) -> int:
-    """Remove the temporary files that killed writes left in ``directory``; returns how many.
+def remove_temporaries(directory: Path) -> None:
+    """Remove the temporary files that killed writes left in ``directory``.
 
     Only call it while holding the directory's write lock (no write of ours is in progress)."""
-    removed = 0
     for path in directory.iterdir() if directory.is_dir() else ():
         if _TEMPORARY.match(path.name):
             path.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def _versions() -> dict[str, str]:
@@ -124,24 +121,17 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
             file_name = f"{name}.{generation}.{ext}"
             files[name] = {"path": file_name, "sha256": _sha256(data), "bytes": len(data)}
             atomic_write_bytes(directory / file_name, data)
-    except BaseException:
-        # Nothing points at the new generation yet: take its files away again.
-        for entry in files.values():
-            (directory / entry["path"]).unlink(missing_ok=True)
-        raise
-    manifest = {
-        "kind": kind,
-        "format_version": format_version,
-        "generation": generation,
-        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "versions": _versions(),
-        "model_id": model_id,
-        "dimension": dimension,
-        "settings": settings,
-        "files": files,
-    }
-    manifest = signed(manifest)
-    try:
+        manifest = signed({
+            "kind": kind,
+            "format_version": format_version,
+            "generation": generation,
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "versions": _versions(),
+            "model_id": model_id,
+            "dimension": dimension,
+            "settings": settings,
+            "files": files,
+        })
         atomic_write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     except BaseException:
         if not at_generation(directory, generation):  # the old manifest still rules: the new files are orphans

@@ -73,7 +73,7 @@ def validate_texts(texts: str | Iterable[str], *, what: str = "text") -> list[st
                                  "characters")
             items[position] = scrub_surrogates(text)
             continue
-        if text is None or (isinstance(text, float) and math.isnan(text)):
+        if missing(text):
             raise InputError(f"{what} at position {position} is missing ({text!r}); drop or fill it first")
         raise InputError(f"{what} at position {position} is {type(text).__name__}, not str: {text!r:.60}")
     return items
@@ -122,6 +122,13 @@ def check_cohesion(value: Any, *, name: str = "min_cohesion") -> float:
     """A finite number from -1 to 1 (numpy floats too), as a Python float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not -1 <= float(value) <= 1:
         raise InputError(f"{name} must be a number from -1 to 1, got {value!r:.40}")
+    return float(value)
+
+
+def check_seconds(value: Any, *, name: str) -> float:
+    """A finite number of seconds, at least 0 (numpy numbers too), as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < math.inf:
+        raise InputError(f"{name} must be a finite number of seconds (>= 0), got {value!r}")
     return float(value)
 
 

@@ -57,7 +57,7 @@ class Document:
         if not isinstance(self.text, str):
             raise DocumentError(f"Document {self.doc_id!r}: text must be a string, got {type(self.text).__name__}"
                                 + (" (a missing value: drop the document or fill its text)"
-                                   if _missing(self.text) else ""))
+                                   if missing(self.text) else ""))
         for name in ("outlet", "published", "url", "title"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -130,12 +130,8 @@ class FieldMap:
     title: str | None = "title"
 
 
-def _missing(value: Any) -> bool:
-    return missing(value)
-
-
 def _as_str(value: Any) -> str | None:
-    if _missing(value):
+    if missing(value):
         return None
     return str(value)
 
@@ -183,8 +179,8 @@ def from_records(
             rejected.append(Rejection(where, f"record is {type(record).__name__}, not an object"))
             continue
         text = record.get(fields.text)
-        if _missing(text) or not isinstance(text, str):
-            reason = f"no text in field {fields.text!r}" if _missing(text) else f"field {fields.text!r} is not a string"
+        if missing(text) or not isinstance(text, str):
+            reason = f"no text in field {fields.text!r}" if missing(text) else f"field {fields.text!r} is not a string"
             rejected.append(Rejection(where, reason))
             continue
         if not text.strip():
@@ -206,7 +202,7 @@ def from_records(
                 published=_as_str(record.get(fields.published)) if fields.published else None,
                 url=_as_str(record.get(fields.url)) if fields.url else None,
                 title=_as_str(record.get(fields.title)) if fields.title else None,
-                metadata={k: v for k, v in record.items() if k not in named and not _missing(v)},
+                metadata={k: v for k, v in record.items() if k not in named and not missing(v)},
             )
         )
     return Corpus(documents, rejected)

@@ -229,14 +229,14 @@ class ClaimIndex:
             if seq is not None and len(seq) != n:
                 raise InputError(f"{name} has {len(seq)} entries for {n} texts")
         records = check_metadata(metadata, n)
-        extras = ["" if missing(e) else e for e in (extra_texts if extra_texts is not None else [""] * n)]
-        for position, extra in enumerate(extras):
+        extras = []
+        for position, extra in enumerate(extra_texts if extra_texts is not None else [""] * n):
+            extra = "" if missing(extra) else extra
             if not isinstance(extra, str):
                 raise InputError(f"extra text at position {position} is {type(extra).__name__}, not str")
-        extras = [scrub_surrogates(e) if visible(e) else "" for e in extras]
+            extras.append(scrub_surrogates(extra) if visible(extra) else "")
         if vectors is None:
-            vectors = self._embedder().encode(texts)
-        vectors = check_unit_vectors(vectors, name="vectors")
+            vectors = self._embedder().encode(texts)  # unit float32 rows
         extra_vectors = np.zeros_like(vectors)
         with_extra = [i for i, e in enumerate(extras) if e]
         if with_extra:
@@ -275,9 +275,9 @@ class ClaimIndex:
         if not drop:
             return 0
         with self._lock.write():
-            missing = drop - set(self._ids)
-            if missing:
-                raise InputError(f"unknown id(s): {sorted(missing)[:5]}")
+            unknown = drop - set(self._ids)
+            if unknown:
+                raise InputError(f"unknown id(s): {sorted(unknown)[:5]}")
             keep = [i for i, claim_id in enumerate(self._ids) if claim_id not in drop]
             index = self._built(self._vectors[keep])
             self._ids = [self._ids[i] for i in keep]

@@ -122,8 +122,6 @@ def cluster_documents(
         min_cohesion=min_cohesion,
         cluster_selection_method=cluster_selection_method,
     )
-    if granularity not in ("claim", "assertion"):
-        raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
     scorer = shipped_stance_scorer(embedder.model_id)
     labels = result.labels
     if granularity == "assertion":

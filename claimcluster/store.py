@@ -23,7 +23,6 @@ Example
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,9 +33,9 @@ import numpy as np
 
 from claimcluster._join import core_distances, join_known
 from claimcluster._locks import directory_write_lock
-from claimcluster._persist import at_generation, read_generation, remove_temporaries
+from claimcluster._persist import at_generation, read_generation
 from claimcluster._store_files import read_store, write_store
-from claimcluster._validate import check_cohesion, check_k, check_min_score, check_path, validate_texts
+from claimcluster._validate import check_cohesion, check_k, check_min_score, check_path, check_seconds, validate_texts
 from claimcluster.assertion import StanceScorer, match_relations, relate, shipped_stance_scorer, split_assertions
 from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
 from claimcluster.cluster import (
@@ -143,7 +142,7 @@ class ClaimStore:
         min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
         min_samples = min_cluster_size if min_samples is None else check_k(min_samples, name="min_samples")
         min_cohesion = check_cohesion(min_cohesion)
-        lock_timeout = _check_timeout(lock_timeout)
+        lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         path = check_path(path, what="store path")
         embedder = embedder if embedder is not None else Embedder()
         if (path / "manifest.json").exists():
@@ -168,14 +167,10 @@ class ClaimStore:
              lock_timeout: float = 60.0) -> ClaimStore:
         """Open a store; checksums are verified and another embedding model is refused."""
         path = check_path(path, what="store path")
-        lock_timeout = _check_timeout(lock_timeout)
+        lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         embedder = embedder if embedder is not None else Embedder()
-        settings, state, generation = cls._read(path, embedder)
+        settings, state, generation = read_store(path, embedder)
         return cls(path, embedder, settings, state, generation, lock_timeout)
-
-    @staticmethod
-    def _read(path: Path, embedder: Embedder) -> tuple[dict, dict, int]:
-        return read_store(path, embedder)
 
     def _write(self) -> None:
         write_store(self.path, self.embedder.model_id, self.settings, self._index, self._vectors,
@@ -190,7 +185,7 @@ class ClaimStore:
         report = UpdateReport()
         with directory_write_lock(self.path, self.lock_timeout):
             if read_generation(self.path) != self._generation:  # another writer went first: take its state
-                self.settings, state, self._generation = self._read(self.path, self.embedder)
+                self.settings, state, self._generation = read_store(self.path, self.embedder)
                 self._set_state(state)
             self._add(documents, report)
         return report
@@ -203,7 +198,6 @@ class ClaimStore:
         the directory still holds the previous generation, so the same batch can be retried."""
         rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
         documents = check_documents(documents)
-        remove_temporaries(self.path)
         saved = self._snapshot()
         try:
             self._add_batch(documents, report)
@@ -453,9 +447,3 @@ def _sentence(record: dict) -> Sentence:
 
 def _unclustered(record: dict) -> Member:
     return member_of(_sentence(record), None, 0.0)
-
-
-def _check_timeout(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < float("inf"):
-        raise InputError(f"lock_timeout must be a finite number of seconds (>= 0), got {value!r}")
-    return float(value)
