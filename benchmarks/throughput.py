@@ -1,6 +1,6 @@
 """End-to-end throughput on real news: segment → embed → cluster → claims, with the time of each stage.
 
-    python -m benchmarks.throughput --data ../shared/data/fnc1_train_bodies [--limit N] [--json]
+    python -m benchmarks.throughput --data ../shared/data/fnc1_train_bodies [--limit N] [--backend B] [--json]
 
 Loads the article bodies (``bodies.jsonl``: ``body_id``, ``text``), then runs the stages of
 :func:`claimcluster.cluster_documents` one by one with the defaults (no embedding cache, so the
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, required=True, help="directory holding bodies.jsonl")
     parser.add_argument("--split", default="all", help="ignored (no labels)")
     parser.add_argument("--limit", type=int, default=None, help="first N articles only")
+    parser.add_argument("--backend", default="auto", choices=["auto", "onnx-int8", "onnx", "torch"],
+                        help="embedding backend (default: the Embedder's default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
     times["segment"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    embedder = Embedder()
+    embedder = Embedder(backend=args.backend)
     embedder._load()
     times["model_load"] = time.perf_counter() - t
 
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> dict:
         "stages": {name: {"seconds": round(sec, 2), "share": round(sec / total, 3),
                           "sentences_per_second": round(n / sec, 1) if sec > 0 else None}
                    for name, sec in times.items()},
-        "peak_rss_mb": round(peak_rss_mb(), 1), "model_id": embedder.model_id, "machine": machine(),
+        "peak_rss_mb": round(peak_rss_mb(), 1), "model_id": embedder.model_id,
+        "backend": embedder.backend_used, "machine": machine(),
     }
     emit(result_json, args.json)
     return result_json

@@ -54,9 +54,13 @@ def save_index(index: ClaimIndex, directory: Path) -> None:
         )
 
 
-def load_index(cls: type[ClaimIndex], directory: Path, embedder: Embedder) -> ClaimIndex:
+def load_index(cls: type[ClaimIndex], directory: Path, embedder: Embedder | None) -> ClaimIndex:
     bundle = read_bundle(directory, kind=KIND, format_version=FORMAT_VERSION)
     manifest = bundle.manifest
+    if embedder is None:
+        from claimcluster.embed import embedder_for
+
+        embedder = embedder_for(manifest["model_id"])
     if manifest["model_id"] != embedder.model_id:
         raise ModelMismatchError(
             f"{directory} was built with model {manifest['model_id']}, not {embedder.model_id}: "

@@ -35,10 +35,15 @@ MAX_SIZE = 10**9
 SETTINGS_FIELDS: dict[str, Any] = {"min_cluster_size": int, "min_samples": int, "min_cohesion": (int, float)}
 
 
-def read_store(path: Path, embedder: Embedder) -> tuple[dict, dict, int]:
-    """(settings, state, generation) of the store at ``path``, every part checked."""
+def read_store(path: Path, embedder: Embedder | None) -> tuple[Embedder, dict, dict, int]:
+    """(embedder, settings, state, generation) of the store at ``path``, every part checked;
+    without an embedder, the one the manifest's model id names."""
     bundle = read_bundle(path, kind=KIND, format_version=FORMAT_VERSION)
     manifest = bundle.manifest
+    if embedder is None:
+        from claimcluster.embed import embedder_for
+
+        embedder = embedder_for(manifest["model_id"])
     if manifest["model_id"] != embedder.model_id:
         raise ModelMismatchError(f"{path} was built with model {manifest['model_id']}, not {embedder.model_id}: "
                                  "open it with that model")
@@ -78,7 +83,7 @@ def read_store(path: Path, embedder: Embedder) -> tuple[dict, dict, int]:
     state = {"documents": bundle.tables.get("documents", []), "sentences": sentences, "claims": claims,
              "merges": bundle.tables.get("merges", []), "vectors": np.ascontiguousarray(vectors, dtype=np.float32),
              "index": bundle.faiss_index}
-    return manifest["settings"], state, manifest["generation"]
+    return embedder, manifest["settings"], state, manifest["generation"]
 
 
 def write_store(path: Path, model_id: str, settings: dict, faiss_index, vectors: np.ndarray,

@@ -261,7 +261,7 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
     import json
 
     from claimcluster.documents import FieldMap, load_documents
-    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.embed import Embedder
     from claimcluster.index import ClaimIndex
 
     if (text is None) == (queries is None):
@@ -275,17 +275,39 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
         texts = [d.text for d in corpus.documents]
     else:
         texts = [text]
-    loaded = ClaimIndex.load(directory, Embedder(model or DEFAULT_MODEL))
+    loaded = ClaimIndex.load(directory, Embedder(model) if model else None)
     results = loaded.search(texts, k=k, min_score=floor, assess=assess)
     for query, matches in zip(texts, results):
         if as_json:
-            click.echo(json.dumps({"query": query, "matches": [
-                {"id": m.id, "text": m.text, "score": m.score, "rank": m.rank, "dense": m.dense,
-                 "lexical": m.lexical, "rerank": m.rerank, "metadata": dict(m.metadata),
-                 **({"stance": m.stance, "stance_score": m.stance_score, "conflicts": list(m.conflicts),
-                     "same_assertion": m.same_assertion} if assess else {})} for m in matches]}, ensure_ascii=False))
+            click.echo(json.dumps({"query": query, "matches": [m.to_json(assess) for m in matches]},
+                                  ensure_ascii=False))
         else:
             click.echo("\n".join(_match_lines(query, matches)))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--model", default=None, help="Model the index was built with (default: the one it names).")
+def serve(directory, host, port, model):
+    """Answer claim look-ups over HTTP from the index in DIRECTORY (needs claimcluster[serve]).
+
+    \b
+    Endpoints: GET /health, POST /match {"text": ...}, POST /match/batch {"texts": [...]},
+    both with optional "k", "min_score" ("auto", a number or null) and "assess".
+    Example:
+        claimcluster serve claims-index/ --port 8000
+        curl -s localhost:8000/match -H 'content-type: application/json' \\
+            -d '{"text": "Army is not contacting anyone about a draft"}'
+    """
+    from claimcluster.embed import Embedder
+    from claimcluster.index import ClaimIndex
+    from claimcluster.serve import run
+
+    loaded = ClaimIndex.load(directory, Embedder(model) if model else None)
+    click.echo(f"serving {len(loaded)} claims from {directory} on http://{host}:{port}", err=True)
+    run(loaded, host, port)
 
 
 @main.group()
@@ -354,11 +376,11 @@ def store_update(directory, paths, text_field, id_field, outlet_field, date_fiel
     Example:
         claimcluster store update claims.store day2/
     """
-    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
-    opened = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL))
+    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
     _report_update(opened.update(corpus))
 
 
@@ -379,10 +401,10 @@ def store_match(directory, text, k, as_json, model, assess):
     import json
     from dataclasses import asdict
 
-    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
-    matches = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL)).match(text, k=k, assess=assess)[0]
+    matches = ClaimStore.open(directory, embedder=Embedder(model) if model else None).match(text, k=k, assess=assess)[0]
     if as_json:
         click.echo(json.dumps({"query": text, "matches": [asdict(m) for m in matches]}, ensure_ascii=False))
         return
@@ -410,11 +432,11 @@ def store_show(directory, claim_id, fmt, max_claims, model):
     """
     import json
 
-    from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.embed import Embedder
     from claimcluster.report import render_html, render_markdown, render_text
     from claimcluster.store import ClaimStore
 
-    opened = ClaimStore.open(directory, embedder=Embedder(model or DEFAULT_MODEL))
+    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
     if claim_id is not None:
         claim = opened.claim(claim_id)
         if fmt == "json":

@@ -87,6 +87,15 @@ class Match:
     """With ``assess=True``: whether the query states the same assertion as the claim (the pair
     model and the rules; None when the embedding model has no shipped pair model)."""
 
+    def to_json(self, assess: bool = False) -> dict[str, Any]:
+        """The match as JSON-ready values (the assessment fields only with ``assess``)."""
+        out = {"id": self.id, "text": self.text, "score": self.score, "rank": self.rank, "dense": self.dense,
+               "lexical": self.lexical, "rerank": self.rerank, "metadata": dict(self.metadata)}
+        if assess:
+            out.update(stance=self.stance, stance_score=self.stance_score, conflicts=list(self.conflicts),
+                       same_assertion=self.same_assertion)
+        return out
+
 
 @dataclass
 class _Scored:
@@ -429,12 +438,11 @@ class ClaimIndex:
 
     @classmethod
     def load(cls, directory: str | Path, embedder: Embedder | None = None) -> ClaimIndex:
-        """Open an index saved by :meth:`save`; checksums, model, dimension and records are verified."""
+        """Open an index saved by :meth:`save`; checksums, model, dimension and records are verified.
+        Without ``embedder``, the packaged model and backend the index was built with."""
         from claimcluster._index_files import load_index
-        from claimcluster.embed import Embedder
 
-        return load_index(cls, check_path(directory, what="directory"),
-                          embedder if embedder is not None else Embedder())
+        return load_index(cls, check_path(directory, what="directory"), embedder)
 
     def __repr__(self) -> str:
         return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, fusion={self.weights}, rerank={self.rerank})"

@@ -165,11 +165,11 @@ class ClaimStore:
     @classmethod
     def open(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
              lock_timeout: float = 60.0) -> ClaimStore:
-        """Open a store; checksums are verified and another embedding model is refused."""
+        """Open a store; checksums are verified and another embedding model is refused. Without
+        ``embedder``, the packaged model and backend the store was built with."""
         path = check_path(path, what="store path")
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
-        embedder = embedder if embedder is not None else Embedder()
-        settings, state, generation = read_store(path, embedder)
+        embedder, settings, state, generation = read_store(path, embedder)
         return cls(path, embedder, settings, state, generation, lock_timeout)
 
     def _write(self) -> None:
@@ -185,7 +185,7 @@ class ClaimStore:
         report = UpdateReport()
         with directory_write_lock(self.path, self.lock_timeout):
             if read_generation(self.path) != self._generation:  # another writer went first: take its state
-                self.settings, state, self._generation = read_store(self.path, self.embedder)
+                _, self.settings, state, self._generation = read_store(self.path, self.embedder)
                 self._set_state(state)
             self._add(documents, report)
         return report

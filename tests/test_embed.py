@@ -46,9 +46,11 @@ def test_empty_input_gives_zero_rows(embedder):
 
 def test_model_id_names_base_delta_and_weights(embedder):
     card = read_card(SHIPPED_DELTA_DIR)
-    assert embedder.model_id == default_model_id() == f"all-MiniLM-L6-v2+{card['name']}@{card['delta_sha256'][:16]}"
+    torch_id = f"all-MiniLM-L6-v2+{card['name']}@{card['delta_sha256'][:16]}"
+    assert embedder.model_id == torch_id + "/onnx-int8" and default_model_id() == torch_id
+    assert Embedder(backend="torch").model_id == torch_id
     assert card["base_sha256"] == DEFAULT_WEIGHTS_SHA256
-    assert Embedder(BASE_MODEL).model_id == f"all-MiniLM-L6-v2@{DEFAULT_WEIGHTS_SHA256[:16]}"
+    assert Embedder(BASE_MODEL, backend="torch").model_id == f"all-MiniLM-L6-v2@{DEFAULT_WEIGHTS_SHA256[:16]}"
     assert embedder.dimension == 384
 
 
@@ -138,7 +140,9 @@ def test_tampered_weights_are_refused(tmp_path):
 
 def test_local_path_model_works():
     local = Embedder(str(packaged_model_path()))
-    np.testing.assert_allclose(local.encode(SENTENCES[:1]), Embedder(BASE_MODEL).encode(SENTENCES[:1]), atol=1e-6)
+    assert local._backend() == "torch"  # only the packaged names default to ONNX
+    np.testing.assert_allclose(local.encode(SENTENCES[:1]), Embedder(BASE_MODEL, backend="torch").encode(SENTENCES[:1]),
+                               atol=1e-6)
     assert local.model_id.endswith(DEFAULT_WEIGHTS_SHA256[:16])
 
 

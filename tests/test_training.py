@@ -130,7 +130,7 @@ def test_encoder_batches_and_smoke_run_ignore_held_back_rows(clean_and_poisoned,
 def test_a_trained_delta_loads_as_a_model(clean_and_poisoned, tmp_path):
     clean, _ = clean_and_poisoned
     card = train_encoder(clean, tmp_path / "delta", SMOKE, log=lambda _: None)
-    tuned, plain = Embedder(str(tmp_path / "delta")), Embedder(BASE_MODEL)
+    tuned, plain = Embedder(str(tmp_path / "delta"), backend="torch"), Embedder(BASE_MODEL, backend="torch")
     assert tuned.model_id == f"{BASE_MODEL}+claims-v1@{card['delta_sha256'][:16]}"
     texts = ["Russia denied that its soldiers died in Syria.", "Apple Watch sales reach 19 million."]
     a, b = tuned.encode(texts), plain.encode(texts)

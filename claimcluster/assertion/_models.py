@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster._onnx import source_model_id
 from claimcluster.errors import ModelMismatchError, StorageError
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -117,10 +118,14 @@ def load_model(kind: str, model_id: str | None, schema: tuple[str, ...], *,
     """The model of ``kind`` for embedding model ``model_id``, its feature schema checked.
 
     Without ``path`` the shipped files are searched: first one trained with ``model_id``, then
-    one that reads no vectors (``model_id`` null). With ``path`` that file must fit."""
+    one trained with the model it was exported from (an int8 ONNX export), then one that reads
+    no vectors (``model_id`` null). With ``path`` that file must fit."""
     candidates = [Path(path)] if path is not None else sorted(MODEL_DIR.glob("*.json"))
     found = [(p, d) for p in candidates if (d := _maybe(p)) is not None and d.get("kind") == kind]
     chosen = next(((p, d) for p, d in found if d.get("model_id") == model_id), None)
+    # An int8 export has vectors close to its source model's: its source's models serve it.
+    source = source_model_id(model_id) if model_id is not None else None
+    chosen = chosen or next(((p, d) for p, d in found if d.get("model_id") == source), None)
     chosen = chosen or next(((p, d) for p, d in found if d.get("model_id") is None), None)
     if chosen is None:
         trained = sorted({str(d.get("model_id")) for _, d in found}) or ["none"]

@@ -46,7 +46,8 @@ def _scorers(args: argparse.Namespace) -> None:
     models = [(args.model, args.tag or "custom")] if args.model else [(default, "claims"), (BASE_MODEL, "base")]
     for model, tag in models:
         kinds = ("stance", "rerank") if model == BASE_MODEL else ("stance", "pair", "rerank")
-        train_scorers(data, Embedder(model, cache=args.cache), args.out or MODEL_DIR, tag, kinds=kinds, log=main_log)
+        embedder = Embedder(model, cache=args.cache, backend="torch")  # the shipped files stay reproducible
+        train_scorers(data, embedder, args.out or MODEL_DIR, tag, kinds=kinds, log=main_log)
 
 
 def _all(args: argparse.Namespace) -> None:

@@ -221,14 +221,14 @@ def train_encoder(data: PublicData, out: Path, settings: EncoderSettings = Encod
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import CoSENTLoss, MultipleNegativesRankingLoss
 
-    from claimcluster._delta import attach_lora, save_delta
     from claimcluster.embed import BASE_MODEL, DEFAULT_WEIGHTS_SHA256, Embedder, packaged_model_path
+    from claimcluster.training.lora import attach_lora, save_delta
 
     started = time.perf_counter()
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
-    base = Embedder(BASE_MODEL, cache=cache)
+    base = Embedder(BASE_MODEL, cache=cache, backend="torch")
     base_id = base.model_id  # verifies the base weights before anything is trained on them
     mined = mine(data, settings, base)
     model = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)

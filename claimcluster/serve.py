@@ -1,0 +1,94 @@
+"""A local HTTP service for claim look-ups: one index loaded once, JSON endpoints.
+
+    pip install "claimcluster[serve]"
+    claimcluster serve claims-index/ --port 8000
+
+Endpoints (JSON in, JSON out):
+
+- ``GET /health``: ``{"status": "ok", "claims": n, "model_id": ..., "backend": ...}``
+- ``POST /match`` with ``{"text": "...", "k": 5, "min_score": "auto", "assess": false}``:
+  ``{"query": ..., "matches": [...]}``, each match as ``claimcluster match --json`` gives it.
+- ``POST /match/batch`` with ``{"texts": [...], ...}`` (at most :data:`MAX_BATCH`): ``{"results":
+  [{"query": ..., "matches": [...]}, ...]}`` — the texts are embedded together, which is where
+  the throughput of a batch comes from.
+
+Bad input (blank text, k < 1, a bad min_score, too many texts) is answered 422 with
+``{"detail": ...}``. The handlers are plain functions, so the server runs them on its worker
+threads; :class:`~claimcluster.index.ClaimIndex` searches take its read lock and the ONNX
+encoder is thread-safe, so requests run side by side. The index is read-only here: rebuild it and
+restart the service to change it.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the request models from the
+# handlers' annotations, and those models are local to create_app (pydantic is an extra).
+from typing import TYPE_CHECKING, Literal
+
+from claimcluster.errors import ClaimClusterError, InputError
+
+if TYPE_CHECKING:
+    from claimcluster.index import ClaimIndex
+
+__all__ = ["create_app", "run", "MAX_BATCH"]
+
+MAX_BATCH = 1024
+"""Texts one ``/match/batch`` request may hold."""
+
+
+def create_app(index: "ClaimIndex"):
+    """A FastAPI application answering look-ups against ``index``."""
+    try:
+        from fastapi import FastAPI, HTTPException
+        from pydantic import BaseModel, Field
+    except ImportError as exc:
+        raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
+
+    from claimcluster import __version__
+
+    class Options(BaseModel):
+        k: int = Field(5, ge=1, le=1000)
+        min_score: float | Literal["auto"] | None = "auto"
+        assess: bool = False
+
+    class One(Options):
+        text: str
+
+    class Many(Options):
+        texts: list[str] = Field(..., max_length=MAX_BATCH)
+
+    app = FastAPI(title="claimcluster", version=__version__,
+                  description="Which known claims does a text repeat?")
+    embedder = index._embedder()
+
+    def search(texts: list, options: Options) -> list:
+        try:
+            found = index.search(texts, k=options.k, min_score=options.min_score, assess=options.assess)
+        except InputError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return [{"query": q, "matches": [m.to_json(options.assess) for m in matches]}
+                for q, matches in zip(texts, found)]
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "claims": len(index), "model_id": embedder.model_id,
+                "backend": embedder.backend_used, "version": __version__}
+
+    @app.post("/match")
+    def match(request: One) -> dict:
+        return search([request.text], request)[0]
+
+    @app.post("/match/batch")
+    def match_batch(request: Many) -> dict:
+        return {"results": search(request.texts, request) if request.texts else []}
+
+    return app
+
+
+def run(index: "ClaimIndex", host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning") -> None:
+    """Serve ``index`` until interrupted; the first search is made before the port opens, so the
+    first request does not pay for loading the model, BM25 and the re-ranker."""
+    app = create_app(index)
+    if len(index):
+        index.search(["warm-up query"], k=1)
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
