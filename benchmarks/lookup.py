@@ -2,8 +2,8 @@
 
     python -m benchmarks.lookup --data benchmarks/data/clef2020_checkthat_task2 [--split dev] [--json]
 
-The CLEF-2020 verified claims (10,375) are indexed with the default embedder (or ``--index DIR``
-is used as it is). Then, on this machine:
+The CLEF-2020 verified claims (10,375) are indexed with the default embedder (into a temporary
+directory, or into ``--index DIR`` to keep it; an index already there is used as it is). Then, on this machine:
 
 1. **cold match**: ``claimcluster match DIR TEXT`` run ``--cold-runs`` times as a new process
    each (interpreter start, imports, index and model load, one query), wall seconds, median;
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the CLEF-2020 2a directory")
     parser.add_argument("--split", default="dev", help="split of queries.jsonl whose tweets are the queries")
-    parser.add_argument("--index", type=Path, default=None, help="an index directory to use instead of building one")
+    parser.add_argument("--index", type=Path, default=None, help="an index directory: used if it holds one, else built there and kept")
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--single", type=int, default=500)
     parser.add_argument("--batch", type=int, default=32)
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         directory = args.index or work / "index"
         result: dict = {"queries_split": args.split, "query_texts": len(texts)}
-        if args.index is None:
+        if not (directory / "manifest.json").is_file():
             result["build_seconds"] = round(build_index(args.data, directory), 1)
         result["cold_match"] = cold_match(directory, texts[0], args.cold_runs)
         result["serve"] = load_test(directory, texts, args)

@@ -12,6 +12,9 @@ benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +70,10 @@ def fuse(text_cosine: np.ndarray, extra_cosine: np.ndarray, has_extra: np.ndarra
     return dense, saturated, (1 - w) * dense + w * saturated
 
 
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+"""bm25s's token pattern (its default), which :func:`bm25_tokens` uses."""
+
+
 def _stemmer():
     import Stemmer
 
@@ -77,7 +84,8 @@ def bm25_tokens(texts: Sequence[str]) -> list[list[str]]:
     """English tokens for BM25: stop words removed, Snowball-stemmed."""
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), token_pattern=TOKEN_PATTERN,
+                          return_ids=False, show_progress=False)
 
 
 class Bm25:
@@ -88,18 +96,86 @@ class Bm25:
 
         self.k1, self.b = weights.bm25_k1, weights.bm25_b
         self._n = len(texts)
+        self._saved: _SavedScores | None = None
         tokens = bm25_tokens(texts)
         # bm25s cannot index texts without a single word (only punctuation, emoji, stop words).
         self._retriever = bm25s.BM25(k1=self.k1, b=self.b) if any(tokens) else None
         if self._retriever is not None:
             self._retriever.index(tokens, show_progress=False)
 
+    def to_bytes(self) -> bytes:
+        """The built index as one ``.npz`` (no pickle): bm25s's score matrix and vocabulary, and the
+        tokeniser's stop words, so that a reader scores queries without bm25s (and scipy)."""
+        from bm25s.stopwords import STOPWORDS_EN
+
+        parts: dict[str, np.ndarray] = {"n": np.array(self._n), "k1": np.array(self.k1), "b": np.array(self.b),
+                                        "stopwords": np.array(sorted(STOPWORDS_EN)),
+                                        "token_pattern": np.array(TOKEN_PATTERN)}
+        if self._retriever is not None:
+            scores, vocab = self._retriever.scores, self._retriever.vocab_dict
+            parts.update(data=scores["data"], indices=scores["indices"], indptr=scores["indptr"],
+                         vocab=np.array(json.dumps(vocab, ensure_ascii=False)))
+        buffer = io.BytesIO()
+        np.savez(buffer, **parts)  # type: ignore[arg-type]
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, n_texts: int, weights: FusionWeights) -> Bm25 | None:
+        """A saved index back, or None when it does not fit ``n_texts`` or ``weights`` (then it is
+        built again). Raises ValueError when the bytes are not one."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as parts:
+            n, k1, b = int(parts["n"]), float(parts["k1"]), float(parts["b"])
+            if n != n_texts or (k1, b) != (weights.bm25_k1, weights.bm25_b):
+                return None
+            bm25 = cls.__new__(cls)
+            bm25.k1, bm25.b, bm25._n, bm25._retriever, bm25._saved = k1, b, n, None, None
+            if "vocab" in parts:
+                vocab = json.loads(str(parts["vocab"]))
+                data_, indices, indptr = parts["data"], parts["indices"], parts["indptr"]
+                if not (isinstance(vocab, dict) and len(indptr) >= 1 and len(data_) == len(indices) == indptr[-1]
+                        and (not len(indices) or int(indices.max()) < n) and np.all(np.diff(indptr) >= 0)
+                        and all(isinstance(v, int) and 0 <= v < len(indptr) for v in vocab.values())
+                        and np.isfinite(data_).all()):
+                    raise ValueError("the BM25 arrays do not agree with each other or with the number of claims")
+                bm25._saved = _SavedScores(data_, indices, indptr, vocab, frozenset(parts["stopwords"].tolist()),
+                                           re.compile(str(parts["token_pattern"])))
+        return bm25
+
     def fits(self, weights: FusionWeights) -> bool:
         return (self.k1, self.b) == (weights.bm25_k1, weights.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``, shape (n_texts,); zeros for a query without words."""
+        if self._saved is not None:
+            return self._saved.scores(query, self._n)
         tokens = bm25_tokens([query])[0]
         if self._retriever is None or not tokens:
             return np.zeros(self._n)
         return self._retriever.get_scores(tokens)
+
+
+@dataclass(frozen=True)
+class _SavedScores:
+    """A saved bm25s index, queried as bm25s queries it: its tokeniser (lower case, the token
+    pattern, stop words, Snowball stems) and the sum of the query tokens' columns of the score
+    matrix (tests check it against bm25s itself)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    vocab: dict[str, int]
+    stopwords: frozenset[str]
+    pattern: re.Pattern
+
+    def scores(self, query: str, n: int) -> np.ndarray:
+        words = [w for w in self.pattern.findall(query.lower()) if w not in self.stopwords]
+        columns = len(self.indptr) - 1  # bm25s's vocabulary also names "" past the last column
+        ids = [i for t in (_stemmer().stemWords(words) if words else []) if (i := self.vocab.get(t, columns)) < columns]
+        if not ids:
+            return np.zeros(n)
+        token_ids = np.array(ids, dtype=np.int64)
+        starts, ends = self.indptr[token_ids], self.indptr[token_ids + 1]
+        out = np.zeros(n, dtype=self.data.dtype)
+        np.add.at(out, np.concatenate([self.indices[s:e] for s, e in zip(starts, ends)]),
+                  np.concatenate([self.data[s:e] for s, e in zip(starts, ends)]))
+        return out

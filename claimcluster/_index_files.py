@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from claimcluster._fusion import FusionWeights
+from claimcluster._fusion import Bm25, FusionWeights
 from claimcluster._locks import directory_write_lock
 from claimcluster._persist import check_rows, read_bundle, write_bundle
 from claimcluster._validate import visible
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from claimcluster.index import ClaimIndex
 
 KIND = "claim-index"
-FORMAT_VERSION = 3  # 3: the manifest carries its own checksum
+FORMAT_VERSION = 4  # 3: the manifest carries its own checksum; 4: the built BM25 index is saved too
 SAVE_LOCK_TIMEOUT = 60.0
 """Seconds a save waits for another process saving to the same directory."""
 RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "text": str, "extra_text": (str, type(None)),
@@ -51,6 +51,8 @@ def save_index(index: ClaimIndex, directory: Path) -> None:
             arrays={"vectors": index._vectors if built else empty,
                     "extra_vectors": index._extra_vectors if built else empty},
             tables={"records": records},
+            # BM25 saved built, so that a look-up in a new process does not tokenise every claim again
+            blobs={"bm25": index._lexical().to_bytes()} if built else None,
         )
 
 
@@ -100,6 +102,11 @@ def load_index(cls: type[ClaimIndex], directory: Path, embedder: Embedder | None
         index._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index._extra_vectors = np.ascontiguousarray(extra_vectors, dtype=np.float32)
         index._faiss = bundle.faiss_index
+        if "bm25" in bundle.blobs:
+            try:
+                index._bm25 = Bm25.from_bytes(bundle.blobs["bm25"], len(records), index.weights)
+            except (ValueError, KeyError, OSError, EOFError) as exc:
+                raise StorageError(f"{directory}: the saved BM25 index is damaged ({exc})") from None
     return index
 
 

@@ -30,7 +30,7 @@ from claimcluster.errors import StorageError
 __all__ = ["write_bundle", "read_bundle", "Bundle"]
 
 MANIFEST = "manifest.json"
-_GENERATION_FILE = re.compile(r"^[A-Za-z_]+\.\d+\.(npy|jsonl|faiss)$")
+_GENERATION_FILE = re.compile(r"^[A-Za-z_0-9]+\.\d+\.(npy|npz|jsonl|faiss)$")
 # atomic_write_bytes' temporaries: ".<target name>.<random>.tmp"
 _TEMPORARY = re.compile(r"^\.(manifest\.json|[A-Za-z_]+\.\d+\.(npy|jsonl|faiss))\..+\.tmp$")
 # Format version of each kind from which the manifest must carry its checksum (earlier ones were written
@@ -46,6 +46,8 @@ class Bundle:
     faiss_index: Any
     arrays: dict[str, np.ndarray]
     tables: dict[str, list[dict]]
+    blobs: dict[str, bytes]
+    """``.npz`` files, checksum verified, for their owner to decode."""
 
 
 def _sha256(data: bytes) -> str:
@@ -92,20 +94,24 @@ def _jsonl(rows: list[dict]) -> bytes:
 
 
 def write_bundle(directory: Path, *, kind: str, format_version: int, model_id: str, dimension: int,
-                 settings: dict, faiss_index, arrays: dict[str, np.ndarray], tables: dict[str, list[dict]]) -> None:
+                 settings: dict, faiss_index, arrays: dict[str, np.ndarray], tables: dict[str, list[dict]],
+                 blobs: dict[str, bytes] | None = None) -> None:
     """Write a new generation of files to ``directory`` and switch its manifest to them.
 
-    ``arrays`` become ``NAME.GEN.npy``, ``tables`` ``NAME.GEN.jsonl``, the index ``index.GEN.faiss``.
+    ``arrays`` become ``NAME.GEN.npy``, ``tables`` ``NAME.GEN.jsonl``, ``blobs`` (``.npz`` bytes)
+    ``NAME.GEN.npz``, the index ``index.GEN.faiss``.
     """
     try:
-        _write_bundle(directory, kind, format_version, model_id, dimension, settings, faiss_index, arrays, tables)
+        _write_bundle(directory, kind, format_version, model_id, dimension, settings, faiss_index, arrays, tables,
+                      blobs or {})
     except OSError as exc:
         raise StorageError(f"cannot write {directory}: {exc.strerror or exc}"
                            + (f" ({exc.filename})" if exc.filename else "")) from exc
 
 
 def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str, dimension: int,
-                  settings: dict, faiss_index, arrays: dict[str, np.ndarray], tables: dict[str, list[dict]]) -> None:
+                  settings: dict, faiss_index, arrays: dict[str, np.ndarray], tables: dict[str, list[dict]],
+                  blobs: dict[str, bytes]) -> None:
     import faiss
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -115,6 +121,7 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
     payload: dict[str, tuple[str, bytes]] = {"index": ("faiss", faiss.serialize_index(faiss_index).tobytes())}
     payload.update({name: ("npy", _npy(array)) for name, array in arrays.items()})
     payload.update({name: ("jsonl", _jsonl(rows)) for name, rows in tables.items()})
+    payload.update({name: ("npz", data) for name, data in blobs.items()})
     files: dict[str, dict[str, Any]] = {}
     try:
         for name, (ext, data) in payload.items():
@@ -233,6 +240,7 @@ def read_bundle(directory: Path, *, kind: str, format_version: int) -> Bundle:
                           f"{format_version}: upgrade claimcluster")
     arrays: dict[str, np.ndarray] = {}
     tables: dict[str, list[dict]] = {}
+    blobs: dict[str, bytes] = {}
     index = None
     for name, entry in manifest["files"].items():
         data = read_file(directory, manifest, name)
@@ -253,11 +261,13 @@ def read_bundle(directory: Path, *, kind: str, format_version: int) -> Bundle:
                 raise StorageError(f"{directory / entry['path']} is not a finite 2-D float32 array "
                                    f"(dtype {array.dtype}, shape {array.shape}): the directory is damaged")
             arrays[name] = array
+        elif entry["path"].endswith(".npz"):
+            blobs[name] = data
         else:
             tables[name] = _table(directory / entry["path"], data)
     if index is None:
         raise StorageError(f"{directory / MANIFEST} lists no index file")
-    return Bundle(manifest, index, arrays, tables)
+    return Bundle(manifest, index, arrays, tables, blobs)
 
 
 def check_rows(directory: Path, table: str, rows: list[dict], fields: dict[str, type | tuple[type, ...]]) -> None:

@@ -26,6 +26,9 @@ EXACT_KNN_MAX = 20_000
 IVF_LISTS_PER_SQRT = 4
 IVF_TRAIN_PER_LIST = 40
 IVF_PROBE_SHARE = 32
+DENSE_BRIDGE_MAX = 2048
+"""Components of the k-NN forest bridged through all pairs of their representatives; above, a k-NN graph."""
+BRIDGE_NEIGHBORS = 16
 
 
 def _euclidean_from_ip(ip: np.ndarray) -> np.ndarray:
@@ -147,9 +150,12 @@ def knn_mst(
 
 
 def _bridge_components(X: np.ndarray, core: np.ndarray, comp: np.ndarray, n_comp: int) -> np.ndarray:
-    """MST edges joining forest components through each component's most central member."""
-    from scipy.sparse.csgraph import minimum_spanning_tree
+    """MST edges joining forest components through each component's most central member.
 
+    Up to :data:`DENSE_BRIDGE_MAX` components, the spanning tree of all pairs of representatives;
+    beyond that (a million near-duplicates make tens of thousands of k-NN islands, whose all-pairs
+    matrix would not fit in memory) the spanning forest of the representatives' own k-NN graph,
+    whose remaining islands are bridged the same way, one level up."""
     reps = np.empty(n_comp, dtype=np.int64)
     order = np.argsort(comp, kind="stable")
     bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
@@ -157,8 +163,39 @@ def _bridge_components(X: np.ndarray, core: np.ndarray, comp: np.ndarray, n_comp
         members = order[bounds[c] : bounds[c + 1]]
         centre = X[members].mean(axis=0)
         reps[c] = members[int(np.argmax(X[members] @ centre))]
-    R = X[reps].astype(np.float64)
-    weight = np.maximum(_euclidean_from_ip(R @ R.T), np.maximum.outer(core[reps], core[reps]))
+    R = np.ascontiguousarray(X[reps])
+    tree = _dense_tree(R, core[reps]) if n_comp <= DENSE_BRIDGE_MAX else _sparse_tree(R, core[reps])
+    return np.column_stack([reps[tree[:, 0].astype(np.int64)], reps[tree[:, 1].astype(np.int64)], tree[:, 2]])
+
+
+def _dense_tree(R: np.ndarray, core: np.ndarray) -> np.ndarray:
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    R = R.astype(np.float64)
+    weight = np.maximum(_euclidean_from_ip(R @ R.T), np.maximum.outer(core, core))
+    np.maximum(weight, 1e-12, out=weight)
     np.fill_diagonal(weight, 0.0)
-    tree = minimum_spanning_tree(np.maximum(weight, 1e-12) * (1 - np.eye(n_comp))).tocoo()
-    return np.column_stack([reps[tree.row], reps[tree.col], tree.data])
+    tree = minimum_spanning_tree(weight).tocoo()
+    return np.column_stack([tree.row, tree.col, tree.data])
+
+
+def _sparse_tree(R: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Spanning tree of points R under mutual reachability (with the given core distances) from
+    their k-NN graph; islands of that graph bridged recursively."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+    n = len(R)
+    dist, idx = knn_graph(R.astype(np.float32), BRIDGE_NEIGHBORS + 1)
+    rows = np.repeat(np.arange(n), dist.shape[1] - 1)
+    cols, d = idx[:, 1:].ravel(), dist[:, 1:].ravel()
+    keep = (cols >= 0) & np.isfinite(d)
+    rows, cols, d = rows[keep], cols[keep], d[keep]
+    weight = np.maximum(np.maximum(core[rows], core[cols]), d)
+    forest = minimum_spanning_tree(coo_matrix((np.maximum(weight, 1e-12), (rows, cols)), shape=(n, n)).tocsr())
+    forest = forest.tocoo()
+    edges = [np.column_stack([forest.row, forest.col, forest.data])]
+    n_comp, comp = connected_components(forest, directed=False)
+    if n_comp > 1:
+        edges.append(_bridge_components(R, core, comp, n_comp))
+    return np.vstack(edges)

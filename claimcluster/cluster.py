@@ -176,10 +176,13 @@ def select_clusters(
     labels[child[point_rows]] = point_owner
     lam_point = np.zeros(n)
     lam_point[child[point_rows]] = lam[point_rows]
-    for label_id in range(len(selected)):
-        members = labels == label_id
-        top = lam_point[members].max()
-        probabilities[members] = np.minimum(lam_point[members], top) / top if np.isfinite(top) and top > 0 else 1.0
+    clustered = labels != NOISE  # each cluster's largest lambda, in one pass (not one pass per cluster)
+    top = np.full(len(selected), -np.inf)
+    np.maximum.at(top, labels[clustered], lam_point[clustered])
+    top_of = top[labels[clustered]]
+    usable = np.isfinite(top_of) & (top_of > 0)
+    probabilities[clustered] = np.where(usable, np.minimum(lam_point[clustered], top_of) / np.where(usable, top_of, 1),
+                                        1.0)
     birth_of = dict(zip(child[~is_point].tolist(), lam[~is_point].tolist()))
     births = np.array([birth_of.get(node, 0.0) for node in sorted(selected)])
     return labels, probabilities, births

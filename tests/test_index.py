@@ -214,7 +214,13 @@ def test_save_load_round_trip(real_index, embedder, tmp_path):
     assert not list((tmp_path / "ix").glob("*.pkl"))
     real_index.save(tmp_path / "ix")  # a second save replaces the first generation
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "extra_vectors.2.npy", "index.2.faiss", "lock", "manifest.json", "records.2.jsonl", "vectors.2.npy"]
+        "bm25.2.npz", "extra_vectors.2.npy", "index.2.faiss", "lock", "manifest.json", "records.2.jsonl",
+        "vectors.2.npy"]
+    # BM25 comes back built from its file, and answers as the one built from the texts
+    again = ClaimIndex.load(tmp_path / "ix", embedder)
+    assert again._bm25 is not None
+    np.testing.assert_array_equal(again._bm25.scores("Russia denied soldiers"),
+                                  real_index._lexical().scores("Russia denied soldiers"))
 
 
 def test_load_refuses_other_model_damage_and_missing_files(real_index, embedder, tmp_path):

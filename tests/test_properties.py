@@ -102,6 +102,18 @@ def test_any_bytes_load_or_fail_clearly(tmp_path_factory, data, name):
 
 
 # -- segmenter ---------------------------------------------------------------------------------------------
+@given(st.lists(NEWSY, min_size=1, max_size=12), st.lists(NEWSY, min_size=1, max_size=6))
+def test_saved_bm25_scores_every_query_as_bm25s_does(texts, queries):
+    from claimcluster._fusion import DEFAULT_FUSION, Bm25
+
+    texts = [utf8_safe(t) for t in texts]
+    built = Bm25(texts, DEFAULT_FUSION)
+    loaded = Bm25.from_bytes(built.to_bytes(), len(texts), DEFAULT_FUSION)
+    assert loaded is not None
+    for query in (utf8_safe(q) for q in queries + texts[:2]):
+        np.testing.assert_array_equal(loaded.scores(query), built.scores(query))
+
+
 @given(NEWSY)
 def test_segmenter_offsets_point_into_the_text(text):
     document = Document("d", text)

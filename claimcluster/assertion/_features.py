@@ -99,12 +99,14 @@ def clear_overlap_cache() -> None:
 def _overlap_row(a: str, b: str) -> list[float]:
     (wa, grams_a, chars_a), (wb, grams_b, chars_b) = _surface(a), _surface(b)
     row = []
-    for ga, gb in zip(grams_a, grams_b):
-        common = sum((ga & gb).values())
-        p, r = common / max(sum(ga.values()), 1), common / max(sum(gb.values()), 1)
+    for n, (ga, gb) in enumerate(zip(grams_a, grams_b), start=1):
+        small, large = (ga, gb) if len(ga) <= len(gb) else (gb, ga)
+        common = sum(min(count, large[gram]) for gram, count in small.items() if gram in large)  # |A ∩ B| as bags
+        p, r = common / max(len(wa) - n + 1, 1), common / max(len(wb) - n + 1, 1)  # n-gram counts of each side
         row += [min(p, r), max(p, r), 2 * p * r / (p + r) if p + r else 0.0]
     for sa, sb in zip(chars_a, chars_b):
-        row.append(len(sa & sb) / max(len(sa | sb), 1))
+        shared = len(sa & sb)
+        row.append(shared / max(len(sa) + len(sb) - shared, 1))
     matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
     row.append(matcher.ratio())
     row.append(sum(block.size for block in matcher.get_matching_blocks()) / max(len(wa), len(wb), 1))
