@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the CLEF-2020 2a directory")
     parser.add_argument("--split", default="dev", help="split of queries.jsonl whose tweets are the queries")
-    parser.add_argument("--index", type=Path, default=None, help="an index directory: used if it holds one, else built there and kept")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="an index directory: used if it holds one, else built there and kept")
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--single", type=int, default=500)
     parser.add_argument("--batch", type=int, default=32)

@@ -53,9 +53,13 @@ def corpus(data: Path, n: int, exclude: frozenset[str] = frozenset(),
         return (*out, np.arange(n)) if with_sources else out
     rng = np.random.default_rng(0)
     source = rng.integers(0, len(real), size=n - len(real))
-    extra = real[source] + rng.normal(scale=0.02, size=(len(source), real.shape[1])).astype(np.float32)
-    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
-    out = texts + [texts[i] for i in source], np.vstack([real, extra])
+    X = np.empty((n, real.shape[1]), dtype=np.float32)  # filled in chunks: a million rows of float64 noise
+    X[: len(real)] = real                                # would cost more memory than the clustering
+    for first in range(0, len(source), 100_000):
+        rows = source[first:first + 100_000]
+        block = real[rows] + rng.normal(scale=0.02, size=(len(rows), real.shape[1])).astype(np.float32)
+        X[len(real) + first: len(real) + first + len(rows)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    out = texts + [texts[i] for i in source], X
     return (*out, np.concatenate([np.arange(len(real)), source])) if with_sources else out
 
 

@@ -26,6 +26,9 @@ EXACT_KNN_MAX = 20_000
 IVF_LISTS_PER_SQRT = 4
 IVF_TRAIN_PER_LIST = 40
 IVF_PROBE_SHARE = 32
+IVF_MAX_ROWS = 200_000
+"""Above this many rows the k-NN graph comes from HNSW instead of IVF."""
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 32
 DENSE_BRIDGE_MAX = 2048
 """Components of the k-NN forest bridged through all pairs of their representatives; above, a k-NN graph."""
 BRIDGE_NEIGHBORS = 16
@@ -85,8 +88,11 @@ def exact_mst(X: np.ndarray, min_samples: int, counts: np.ndarray | None = None)
 def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself first) by FAISS: (euclidean distances, indices).
 
-    Exact search up to :data:`EXACT_KNN_MAX` rows, else an IVF index probing enough lists for a
-    recall near 0.99 on sentence embeddings. Both are deterministic.
+    Exact search up to :data:`EXACT_KNN_MAX` rows, then an IVF index probing a fixed share of its
+    lists (recall 0.97-0.99 on sentence embeddings), and above :data:`IVF_MAX_ROWS` an HNSW graph
+    (recall 0.99 at 200k; IVF's fixed share would cost n^2 there). The first two are deterministic;
+    FAISS builds HNSW on several threads and does not promise the same graph each time, though
+    two builds of 60k rows here gave identical neighbours.
     """
     import faiss
 
@@ -95,6 +101,12 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     index: Any
     if n <= EXACT_KNN_MAX:
         index = faiss.IndexFlatIP(dim)
+    elif n > IVF_MAX_ROWS:
+        # IVF probes a fixed share of its lists, so its cost grows as n^2: past a few hundred thousand
+        # rows an HNSW graph (n log n) is faster at a higher recall (0.991 at 200k vs IVF's 0.974).
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
     else:
         nlist = int(IVF_LISTS_PER_SQRT * np.sqrt(n))
         quantizer = faiss.IndexFlatIP(dim)

@@ -91,6 +91,9 @@ def _canonical_distinct(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return X[first], inverse.ravel(), counts
 
 
+_SUM_CHUNK = 65_536
+
+
 def single_linkage_tree(mst: np.ndarray) -> np.ndarray:
     """HDBSCAN's single-linkage tree from MST edges, ties broken by endpoint ids."""
     from hdbscan._hdbscan_linkage import label
@@ -112,7 +115,8 @@ def mean_pairwise_similarity(sums: np.ndarray, sizes: np.ndarray | int) -> np.nd
 
 
 def select_clusters(
-    condensed: np.ndarray, X: np.ndarray, *, min_cohesion: float = 0.0, method: str = "eom"
+    condensed: np.ndarray, X: np.ndarray, *, min_cohesion: float = 0.0, method: str = "eom",
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat clusters from a condensed tree: excess of mass under a cohesion constraint.
 
@@ -123,13 +127,14 @@ def select_clusters(
     (or leaf) selection exactly, where the root is never selected; with a cohesion bar the
     root may be, so that a corpus that states one claim throughout yields that claim.
 
-    Returns labels (NOISE for unselected points, clusters numbered by selection order),
+    Point ``i`` of the tree is row ``rows[i]`` of ``X`` when ``rows`` is given (copies share a row),
+    else row ``i``. Returns labels (NOISE for unselected points, clusters numbered by selection order),
     membership probabilities (lambda at which a point left, over the cluster's largest) and
     each selected cluster's birth lambda (0 for the root).
     """
     from hdbscan._hdbscan_tree import compute_stability
 
-    n = len(X)
+    n = len(X) if rows is None else len(rows)
     parent = condensed["parent"].astype(np.int64)
     child = condensed["child"].astype(np.int64)
     lam = condensed["lambda_val"].astype(np.float64)
@@ -139,8 +144,12 @@ def select_clusters(
     is_point = child < n
     sums = np.zeros((n_nodes, X.shape[1]))
     sizes = np.zeros(n_nodes)
-    np.add.at(sums, parent[is_point] - n, X[child[is_point]])
-    np.add.at(sizes, parent[is_point] - n, 1)
+    point_parent, point_child = parent[is_point] - n, child[is_point]
+    for first in range(0, len(point_child), _SUM_CHUNK):  # in chunks: a million rows in float64 is 3 GB
+        chunk = point_child[first:first + _SUM_CHUNK]
+        np.add.at(sums, point_parent[first:first + _SUM_CHUNK],
+                  X[chunk if rows is None else rows[chunk]].astype(np.float64))
+    np.add.at(sizes, point_parent, 1)
     parent_of = dict(zip(child[~is_point].tolist(), parent[~is_point].tolist()))
     children: dict[int, list[int]] = {}
     for node, up in parent_of.items():
@@ -279,7 +288,7 @@ def cluster_vectors(
         mst, source = with_copies(mst, core, counts)
         condensed = condense_tree(single_linkage_tree(mst), min_cluster_size)
         labels, probabilities, births = select_clusters(
-            condensed, distinct[source].astype(np.float64), min_cohesion=min_cohesion, method=cluster_selection_method
+            condensed, distinct, min_cohesion=min_cohesion, method=cluster_selection_method, rows=source
         )
         labels, probabilities = labels[:m], probabilities[:m]  # each distinct row's first copy speaks for all
         with np.errstate(divide="ignore"):

@@ -140,3 +140,34 @@ def test_tiny_and_empty_inputs():
 def test_bad_input_errors(X, kwargs, message):
     with pytest.raises(InputError, match=message):
         cluster_vectors(X, **kwargs)
+
+
+def test_large_corpus_paths_hnsw_graph_and_sparse_bridging_agree_with_the_small_ones(monkeypatch):
+    """The paths a million rows take (HNSW k-NN graph, islands bridged through a k-NN graph of their
+    representatives), forced on a small input: the same clusters as the IVF / all-pairs paths."""
+    from claimcluster import _spanning
+
+    X, y = unit_blobs(n_clusters=40, per_cluster=12, spread=0.05, seed=11, n_noise=30)
+    monkeypatch.setattr(_spanning, "EXACT_KNN_MAX", 100)
+    small = cluster_vectors(X, min_cluster_size=5, exact_max_points=0).labels
+    monkeypatch.setattr(_spanning, "IVF_MAX_ROWS", 100)
+    monkeypatch.setattr(_spanning, "DENSE_BRIDGE_MAX", 3)
+    mst, _ = _spanning.knn_mst(X, 5, 5)
+    assert len(mst) == len(X) - 1  # one spanning tree: every island bridged
+    large = cluster_vectors(X, min_cluster_size=5, exact_max_points=0).labels
+    assert adjusted_rand_score(small, large) == 1.0
+    assert adjusted_rand_score(y[y >= 0], large[y >= 0]) > 0.95
+
+
+def test_sparse_bridge_tree_has_the_all_pairs_tree_weight():
+    """Bridging islands through a k-NN graph of their representatives finds the minimum spanning
+    tree the all-pairs matrix gives (same total weight), with far less memory."""
+    from claimcluster import _spanning
+
+    rng = np.random.default_rng(0)
+    R = rng.normal(size=(300, 8)).astype(np.float32)
+    R /= np.linalg.norm(R, axis=1, keepdims=True)
+    core = rng.random(300) * 0.1
+    dense, sparse = _spanning._dense_tree(R, core), _spanning._sparse_tree(R, core)
+    assert len(dense) == len(sparse) == 299
+    np.testing.assert_allclose(sparse[:, 2].sum(), dense[:, 2].sum(), rtol=1e-6)
