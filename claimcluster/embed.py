@@ -35,7 +35,7 @@ import numpy as np
 from claimcluster._cache import EmbeddingCache
 from claimcluster._files import file_sha256
 from claimcluster._validate import validate_texts
-from claimcluster.errors import InputError, ModelError, ModelIntegrityError
+from claimcluster.errors import InputError, ModelError, ModelIntegrityError, StorageError
 
 __all__ = ["Embedder", "EmbeddingCache", "DEFAULT_MODEL", "BASE_MODEL", "BACKENDS"]
 
@@ -289,7 +289,11 @@ class Embedder:
             if torch_id != source:
                 raise ModelIntegrityError(f"{self.model!r} loads as {torch_id}, expected {source}") from None
             log.info("exporting %s to ONNX (%s) under %s, once", source, recipe, directory)
-            _onnx.export(model, source, recipe, directory)
+            try:
+                _onnx.export(model, source, recipe, directory)
+            except (OSError, StorageError) as exc:  # e.g. a read-only home: "auto" falls back to torch
+                raise ModelError(f"cannot write the ONNX export under {directory.parent} ({exc}); set "
+                                 "CLAIMCLUSTER_HOME to a writable directory") from exc
             encoder = _onnx.OnnxEncoder(directory)
         return encoder, _onnx.model_id_for(source, recipe)
 

@@ -110,3 +110,20 @@ def test_an_index_opened_without_an_embedder_keeps_the_backend_it_was_built_with
 
     with pytest.raises(ModelMismatchError, match="was built with model .*, not .*onnx-int8"):
         ClaimIndex.load(tmp_path / "t", embedder)
+
+
+def test_an_unwritable_cache_falls_back_to_torch_with_a_warning(tmp_path, monkeypatch):
+    home = tmp_path / "readonly"
+    home.mkdir()
+    home.chmod(0o500)
+    monkeypatch.setenv("CLAIMCLUSTER_HOME", str(home / "cc"))
+    if os.access(home, os.W_OK):  # root ignores permission bits: make the path a file instead
+        home.chmod(0o700)
+        (home / "cc").write_text("not a directory")
+    with pytest.warns(RuntimeWarning, match="cannot write the ONNX export.*using the torch backend"):
+        auto = Embedder()
+        vectors = auto.encode(TEXTS[:2])
+    assert auto.backend_used == "torch" and auto.model_id == default_model_id()
+    np.testing.assert_allclose(vectors, Embedder(backend="torch").encode(TEXTS[:2]), atol=1e-6)
+    with pytest.raises(ModelError, match="CLAIMCLUSTER_HOME"):
+        Embedder(backend="onnx-int8").encode(TEXTS[:1])

@@ -77,19 +77,34 @@ def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarr
     two names as the medoid with actor and target swapped a third. A split-off group smaller
     than ``min_size`` becomes unclustered, and so do the claim's remaining members when fewer
     than ``min_size`` of them are left: every claim that comes back has at least ``min_size``
-    members. Labels come back canonical.
+    members. The split is repeated on the new claims (each toward its own medoid) until nothing
+    changes. Labels come back canonical.
     """
-    out = labels.copy()
     if not len(labels):
-        return out
-    next_label = int(labels.max()) + 1
+        return labels.copy()
     # Canonical order of the rows (by vector bytes, then text), so that ties and the new labels do not
     # depend on the order of the input.
     keys = np.ascontiguousarray(vectors).view(np.dtype((np.void, vectors.dtype.itemsize * vectors.shape[1]))).ravel()
     rank = np.empty(len(texts), dtype=np.int64)
     rank[sorted(range(len(texts)), key=lambda i: (keys[i].tobytes(), texts[i]))] = np.arange(len(texts))
+    # A group split off (or what remains) has a medoid of its own, which may deny or contradict some of
+    # its members in turn: split again until no claim changes. Groups only ever lose members, so this ends.
+    out = canonical_labels(labels, rank=rank)
+    while True:
+        again = _split_once(texts, vectors, out, scorer, min_size, rank)
+        if np.array_equal(again, out):
+            return out
+        out = again
+
+
+def _split_once(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,
+                min_size: int, rank: np.ndarray) -> np.ndarray:
+    out = labels.copy()
+    next_label = int(labels.max()) + 1
     for label in range(next_label):
         rows = sorted(np.flatnonzero(labels == label).tolist(), key=lambda i: rank[i])
+        if not rows:
+            continue
         rep = rows[medoid(vectors[rows])]
         relations = relate([texts[i] for i in rows], vectors[rows], texts[rep], vectors[rep], scorer)
         denies = [i for i, r in zip(rows, relations) if r.stance == "denies" and i != rep]
