@@ -87,8 +87,11 @@ def run(index: "ClaimIndex", host: str = "127.0.0.1", port: int = 8000, *, log_l
     """Serve ``index`` until interrupted; the first search is made before the port opens, so the
     first request does not pay for loading the model, BM25 and the re-ranker."""
     app = create_app(index)
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
     if len(index):
         index.search(["warm-up query"], k=1)
-    import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level=log_level)
