@@ -119,7 +119,8 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(directory / "model.onnx"), options,
                                              providers=["CPUExecutionProvider"])
-        self.threads = max(1, threads or len(os.sched_getaffinity(0)))
+        affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
+        self.threads = max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
