@@ -191,6 +191,8 @@ def export(model, source_id: str, recipe: str, directory: Path) -> None:
             except ModelIntegrityError:
                 pass  # damaged: made again below
         work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level  # ORT's optimiser and quantiser configure the root logger
         try:
             card = _export_into(model, source_id, recipe, work)
             (work / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -198,6 +200,7 @@ def export(model, source_id: str, recipe: str, directory: Path) -> None:
                 shutil.rmtree(directory)  # a damaged earlier export
             os.replace(work, directory)
         finally:
+            root.handlers[:], root.level = handlers, level
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -263,14 +266,9 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
-        try:
-            quantize_dynamic(str(graph), str(final), weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            root.setLevel(level)
+        logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
+        quantize_dynamic(str(graph), str(final), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     else:
         os.replace(graph, final)
     for leftover in (fp32, work / "model.fused.onnx"):

@@ -127,3 +127,18 @@ def test_an_unwritable_cache_falls_back_to_torch_with_a_warning(tmp_path, monkey
     np.testing.assert_allclose(vectors, Embedder(backend="torch").encode(TEXTS[:2]), atol=1e-6)
     with pytest.raises(ModelError, match="CLAIMCLUSTER_HOME"):
         Embedder(backend="onnx-int8").encode(TEXTS[:1])
+
+
+def test_an_export_leaves_the_callers_logging_alone(tmp_path, monkeypatch):
+    """ONNX Runtime's quantiser configures the root logger; after an export the program's log lines
+    must not come out twice."""
+    monkeypatch.setenv("CLAIMCLUSTER_HOME", str(tmp_path / "home"))
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers[:] = []  # as in a program that configured no logging (pytest adds handlers)
+    try:
+        Embedder(backend="onnx-int8").encode(TEXTS[:1])
+        added = root.handlers[:]
+    finally:
+        root.handlers[:] = saved
+    assert added == [] and root.level == level
