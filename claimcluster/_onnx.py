@@ -22,6 +22,7 @@ directory per model id and recipe; they are derived data, rebuilt when missing o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -296,28 +297,23 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
     return card
 
 
+@contextlib.contextmanager
 def _eager_attention(auto):
     """Export with the eager attention code (the SDPA path does not trace to a fusable graph)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def switch():
-        before = getattr(auto.config, "_attn_implementation", None)
-        setter = getattr(auto, "set_attn_implementation", None)
-        try:
+    before = getattr(auto.config, "_attn_implementation", None)
+    setter = getattr(auto, "set_attn_implementation", None)
+    try:
+        if setter is not None:
+            setter("eager")
+        else:
+            auto.config._attn_implementation = "eager"
+        yield
+    finally:
+        if before is not None:
             if setter is not None:
-                setter("eager")
+                setter(before)
             else:
-                auto.config._attn_implementation = "eager"
-            yield
-        finally:
-            if before is not None:
-                if setter is not None:
-                    setter(before)
-                else:
-                    auto.config._attn_implementation = before
-
-    return switch()
+                auto.config._attn_implementation = before
 
 
 def _pooled_class():

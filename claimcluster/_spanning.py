@@ -138,16 +138,21 @@ def knn_mst(
     X: np.ndarray, min_samples: int, n_neighbors: int, counts: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate mutual-reachability MST from a k-NN graph, components bridged; and core distances."""
+    counts = np.ones(len(X), dtype=np.int64) if counts is None else counts
+    dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1)
+    core = core_distances(dist, idx, counts, min_samples)
+    return _knn_tree(X, core, dist, idx).astype(np.float64), core
+
+
+def _knn_tree(X: np.ndarray, core: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Spanning tree of the rows of X under mutual reachability (core distances ``core``) from
+    their k-NN graph (``dist``, ``idx``, self first); the graph's islands bridged."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
     n = len(X)
-    counts = np.ones(n, dtype=np.int64) if counts is None else counts
-    dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1)
-    core = core_distances(dist, idx, counts, min_samples)
     rows = np.repeat(np.arange(n), dist.shape[1] - 1)
-    cols = idx[:, 1:].ravel()
-    d = dist[:, 1:].ravel()
+    cols, d = idx[:, 1:].ravel(), dist[:, 1:].ravel()
     keep = (cols >= 0) & np.isfinite(d)
     rows, cols, d = rows[keep], cols[keep], d[keep]
     weight = np.maximum(np.maximum(core[rows], core[cols]), d)
@@ -158,7 +163,7 @@ def knn_mst(
     n_comp, comp = connected_components(forest, directed=False)
     if n_comp > 1:
         edges.append(_bridge_components(X, core, comp, n_comp))
-    return np.vstack(edges).astype(np.float64), core
+    return np.vstack(edges)
 
 
 def _bridge_components(X: np.ndarray, core: np.ndarray, comp: np.ndarray, n_comp: int) -> np.ndarray:
@@ -193,21 +198,6 @@ def _dense_tree(R: np.ndarray, core: np.ndarray) -> np.ndarray:
 
 def _sparse_tree(R: np.ndarray, core: np.ndarray) -> np.ndarray:
     """Spanning tree of points R under mutual reachability (with the given core distances) from
-    their k-NN graph; islands of that graph bridged recursively."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
-
-    n = len(R)
+    their own k-NN graph, its islands bridged in turn."""
     dist, idx = knn_graph(R.astype(np.float32), BRIDGE_NEIGHBORS + 1)
-    rows = np.repeat(np.arange(n), dist.shape[1] - 1)
-    cols, d = idx[:, 1:].ravel(), dist[:, 1:].ravel()
-    keep = (cols >= 0) & np.isfinite(d)
-    rows, cols, d = rows[keep], cols[keep], d[keep]
-    weight = np.maximum(np.maximum(core[rows], core[cols]), d)
-    forest = minimum_spanning_tree(coo_matrix((np.maximum(weight, 1e-12), (rows, cols)), shape=(n, n)).tocsr())
-    forest = forest.tocoo()
-    edges = [np.column_stack([forest.row, forest.col, forest.data])]
-    n_comp, comp = connected_components(forest, directed=False)
-    if n_comp > 1:
-        edges.append(_bridge_components(R, core, comp, n_comp))
-    return np.vstack(edges)
+    return _knn_tree(R, core, dist, idx)

@@ -214,18 +214,7 @@ class Embedder:
         if self._torch_model is not None:
             return self._torch_model
         name, local_dir, expected, delta_dir = self._resolve()
-        digest = None
-        if local_dir is not None:
-            weights = next((local_dir / f for f in _WEIGHT_FILES if (local_dir / f).is_file()), None)
-            if weights is not None:
-                digest = _weights_sha256(weights)
-                if expected and digest != expected.lower():
-                    raise ModelIntegrityError(
-                        f"weights file {weights} has sha256 {digest}, expected {expected}; "
-                        "the model files are damaged or replaced: reinstall the model package"
-                    )
-            elif expected:
-                raise ModelIntegrityError(f"no weights file ({' or '.join(_WEIGHT_FILES)}) under {local_dir}")
+        digest = _checked_weights(local_dir, expected) if local_dir is not None else None
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -254,23 +243,20 @@ class Embedder:
         known sha256), a delta over it (the delta file hashed against its card), a local
         directory with one weights file (hashed). None for hub names."""
         name, local_dir, expected, delta_dir = self._resolve()
-        if self.expected_sha256 is not None and local_dir is not None:
-            self._torch()  # a checksum asked for by the caller is checked on the weights themselves
+        if local_dir is None:
+            return None
+        # The packaged weights' known hash stands in for hashing them, unless the caller asked for a check.
+        base = (expected.lower() if expected and self.expected_sha256 is None
+                else _checked_weights(local_dir, expected))
         if delta_dir is not None:
             from claimcluster._delta import verified_card
 
             card = verified_card(delta_dir)
-            if expected and card["base_sha256"] != expected.lower():
+            if base and card["base_sha256"] != base:
                 raise ModelIntegrityError(f"encoder delta {delta_dir} applies to base weights "
-                                          f"{card['base_sha256'][:16]}…, not {expected.lower()[:16]}…")
+                                          f"{card['base_sha256'][:16]}…, not {base[:16]}…")
             return f"{name}+{card['name']}@{card['delta_sha256'][:16]}"
-        if local_dir is not None and expected:
-            return f"{name}@{expected.lower()[:16]}"
-        if local_dir is not None:
-            weights = next((local_dir / f for f in _WEIGHT_FILES if (local_dir / f).is_file()), None)
-            if weights is not None:
-                return f"{name}@{_weights_sha256(weights)[:16]}"
-        return None
+        return f"{name}@{base[:16]}" if base else None
 
     def _onnx(self, recipe: str):
         """(OnnxEncoder, model_id): the cached export, made (with torch, once) when missing or damaged."""
@@ -383,6 +369,23 @@ class Embedder:
     def __repr__(self) -> str:
         return (f"Embedder(model={self.model!r}, backend={self.backend!r}, device={self.device!r}, "
                 f"batch_size={self.batch_size})")
+
+
+def _checked_weights(local_dir: Path, expected: str | None) -> str | None:
+    """sha256 of the weights file under ``local_dir`` (None when there is none and none is expected),
+    checked against ``expected``."""
+    weights = next((local_dir / f for f in _WEIGHT_FILES if (local_dir / f).is_file()), None)
+    if weights is None:
+        if expected:
+            raise ModelIntegrityError(f"no weights file ({' or '.join(_WEIGHT_FILES)}) under {local_dir}")
+        return None
+    digest = _weights_sha256(weights)
+    if expected and digest != expected.lower():
+        raise ModelIntegrityError(
+            f"weights file {weights} has sha256 {digest}, expected {expected}; "
+            "the model files are damaged or replaced: reinstall the model package"
+        )
+    return digest
 
 
 def embedder_for(model_id: str, **options: Any) -> Embedder:
