@@ -45,8 +45,8 @@ def core_distances(index: Any, vectors: np.ndarray, k: int) -> np.ndarray:
 
 
 def join_known(vectors: np.ndarray, index: Any, stored: np.ndarray, claim_of: Sequence[int | None],
-               core_of: Sequence[float | None], claims: Mapping[int, Mapping[str, Any]], *, min_samples: int,
-               min_cohesion: float, admissible: Callable[[int, int], bool] | None = None,
+               core_of: Sequence[float | None] | np.ndarray, claims: Mapping[int, Mapping[str, Any]], *,
+               min_samples: int, min_cohesion: float, admissible: Callable[[int, int], bool] | None = None,
                ) -> tuple[list[int | None], np.ndarray, list[list[int]]]:
     """For each new vector: the claim it joins (or None), its core distance against the store,
     and every claim it could join, nearest first (more than one is a merge suggestion).

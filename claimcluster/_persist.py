@@ -214,7 +214,11 @@ def read_file(directory: Path, manifest: dict, name: str) -> bytes:
     entry = manifest["files"].get(name)
     if entry is None:
         raise StorageError(f"{directory / MANIFEST} lists no {name!r} file")
-    path = directory / entry["path"]
+    return read_checked(directory / entry["path"], entry["sha256"], MANIFEST)
+
+
+def read_checked(path: Path, sha256: str, listed_in: str) -> bytes:
+    """The bytes of ``path`` (a plain file, not a link), which must match ``sha256`` (recorded in ``listed_in``)."""
     if path.is_symlink():
         raise StorageError(f"{path} is a symbolic link: refusing to read outside the directory")
     try:
@@ -223,8 +227,8 @@ def read_file(directory: Path, manifest: dict, name: str) -> bytes:
         raise StorageError(f"{path} is missing: the directory is incomplete") from None
     except OSError as exc:
         raise StorageError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    if _sha256(data) != entry["sha256"]:
-        raise StorageError(f"{path} does not match its checksum in {MANIFEST}: the file is damaged")
+    if _sha256(data) != sha256:
+        raise StorageError(f"{path} does not match its checksum in {listed_in}: the file is damaged")
     return data
 
 

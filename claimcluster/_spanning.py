@@ -15,9 +15,13 @@ distinct rows only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+Search = Callable[[Any, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+"""``search(index, X, k) -> (inner products, ids)`` of every row of X against a built FAISS index."""
 
 # Up to this many rows the k-NN graph is searched exactly (IndexFlatIP); above, with IVF.
 EXACT_KNN_MAX = 20_000
@@ -85,8 +89,11 @@ def exact_mst(X: np.ndarray, min_samples: int, counts: np.ndarray | None = None)
     return mst_linkage_core(reach), core
 
 
-def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def knn_graph(X: np.ndarray, k: int, search: Search | None = None) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself first) by FAISS: (euclidean distances, indices).
+
+    ``search(index, X, k)`` runs the searches of every row against the built index elsewhere (the
+    Ray engine searches it in shards); by default ``index.search(X, k)`` here.
 
     Exact search up to :data:`EXACT_KNN_MAX` rows, then an IVF index probing a fixed share of its
     lists (recall 0.97-0.99 on sentence embeddings), and above :data:`IVF_MAX_ROWS` an HNSW graph
@@ -117,7 +124,7 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         index.train(train)
         index.nprobe = max(8, nlist // IVF_PROBE_SHARE)
     index.add(X)
-    ip, idx = index.search(X, k)
+    ip, idx = search(index, X, k) if search is not None else index.search(X, k)
     # A row's own entry can be displaced by an exact tie or missed by IVF: put self first.
     self_col = idx == np.arange(n)[:, None]
     missing = ~self_col.any(axis=1)
@@ -135,11 +142,12 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def knn_mst(
-    X: np.ndarray, min_samples: int, n_neighbors: int, counts: np.ndarray | None = None
+    X: np.ndarray, min_samples: int, n_neighbors: int, counts: np.ndarray | None = None,
+    search: Search | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate mutual-reachability MST from a k-NN graph, components bridged; and core distances."""
     counts = np.ones(len(X), dtype=np.int64) if counts is None else counts
-    dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1)
+    dist, idx = knn_graph(X, max(n_neighbors, min_samples) + 1, search)
     core = core_distances(dist, idx, counts, min_samples)
     return _knn_tree(X, core, dist, idx).astype(np.float64), core
 

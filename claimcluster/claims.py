@@ -11,13 +11,15 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from claimcluster.assertion import StanceScorer, relate
 from claimcluster.cluster import NOISE, mean_pairwise_similarity, medoid
 from claimcluster.documents import Rejection, Sentence
+
+if TYPE_CHECKING:
+    from claimcluster.assertion import StanceScorer
 
 __all__ = ["Member", "Claim", "ClaimSet"]
 
@@ -222,6 +224,8 @@ def assemble_claim(claim_id: int, sentences: Sequence[Sentence], vectors: np.nda
     similarity = block @ block[representative]
     stances: list[tuple[str | None, float | None]] = [(None, None)] * len(sentences)
     if scorer is not None:
+        from claimcluster.assertion import relate
+
         relations = relate([s.norm for s in sentences], vectors, sentences[representative].norm,
                            vectors[representative], scorer, rules=False)
         stances = [(r.stance, r.stance_score) for r in relations]

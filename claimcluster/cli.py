@@ -136,8 +136,12 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")
 @click.option("--max-claims", type=int, default=20, show_default=True, help="Claims shown in text format.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help='ray: segment and embed on Ray workers (pip install "claimcluster[ray]"); .jsonl / .parquet files '
+                   "are then read on the workers (records need an id).")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
 def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, fmt, out, min_cluster_size,
-            min_samples, min_cohesion, granularity, model, cache, max_claims, progress):
+            min_samples, min_cohesion, granularity, model, cache, max_claims, progress, engine, address):
     """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv) into claims.
 
     \b
@@ -154,10 +158,20 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
         raise click.UsageError("--format parquet needs --out FILE")
     if out is not None and not out.parent.is_dir():
         raise click.UsageError(f"--out {out}: no directory {out.parent}")
-    corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
     embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
-    claims = cluster_documents(corpus, embedder=embedder, min_cluster_size=min_cluster_size, min_samples=min_samples,
-                               min_cohesion=min_cohesion, granularity=granularity, show_progress_bar=progress)
+    options = {"embedder": embedder, "min_cluster_size": min_cluster_size, "min_samples": min_samples,
+               "min_cohesion": min_cohesion, "granularity": granularity, "show_progress_bar": progress}
+    shards = all(p.is_file() and p.name.endswith((".jsonl", ".parquet")) for p in paths) and not replace_bad_bytes
+    if engine == "ray" and shards:
+        from claimcluster import _ray
+        from claimcluster.documents import FieldMap
+
+        fields = FieldMap(text=text_field, id=id_field, outlet=outlet_field, published=date_field)
+        with _ray.session(address):
+            claims = cluster_documents(_ray.ray_documents([str(p) for p in paths], fields), engine="ray", **options)
+    else:
+        corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
+        claims = cluster_documents(corpus, engine=engine, ray_address=address, **options)
     if fmt == "parquet":
         if out is None:
             raise click.UsageError("--format parquet needs --out FILE")
@@ -421,7 +435,7 @@ def store_match(directory, text, k, as_json, model, assess):
 @click.option("--claim", "claim_id", type=int, default=None, help="Show one claim with its timeline.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
               show_default=True)
-@click.option("--max-claims", type=int, default=20, show_default=True)
+@click.option("--max-claims", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
 def store_show(directory, claim_id, fmt, max_claims, model):
     """Show the claims of the store in DIRECTORY (or one claim's members and timeline).
@@ -432,6 +446,7 @@ def store_show(directory, claim_id, fmt, max_claims, model):
     """
     import json
 
+    from claimcluster.claims import ClaimSet
     from claimcluster.embed import Embedder
     from claimcluster.report import render_html, render_markdown, render_text
     from claimcluster.store import ClaimStore
@@ -451,6 +466,16 @@ def store_show(directory, claim_id, fmt, max_claims, model):
             mark = "*" if entry["first_for_outlet"] else " "
             click.echo(f"  {mark} {entry['when']:<12} [{entry['doc_id']}] {entry['text']}")
         return
+    if fmt == "text":
+        counts = opened.counts()
+        top = ClaimSet(claims=opened.claims(limit=max_claims), unclustered=[], n_documents=counts["documents"],
+                       model_id=opened.model_id, parameters=dict(opened.settings))
+        click.echo(render_text(top, max_claims=max_claims, totals=(counts["claims"], counts["sentences"],
+                                                                    counts["unclustered"])), nl=False)
+        for suggestion in opened.merge_suggestions:
+            click.echo(f"merge suggestion: claims {suggestion['claims']} (new evidence: sentence "
+                       f"{suggestion['sentence']})")
+        return
     claims = opened.claim_set()
     if fmt == "json":
         data = claims.to_dict()
@@ -458,13 +483,63 @@ def store_show(directory, claim_id, fmt, max_claims, model):
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     elif fmt == "markdown":
         click.echo(render_markdown(claims), nl=False)
-    elif fmt == "html":
-        click.echo(render_html(claims, title=f"claims in {directory}"), nl=False)
     else:
-        click.echo(render_text(claims, max_claims=max_claims), nl=False)
-        for suggestion in opened.merge_suggestions:
-            click.echo(f"merge suggestion: claims {suggestion['claims']} (new evidence: sentence "
-                       f"{suggestion['sentence']})")
+        click.echo(render_html(claims, title=f"claims in {directory}"), nl=False)
+
+
+@store.command("check")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_check(directory, model):
+    """Check every record and vector of the store in DIRECTORY (exit 2 on damage).
+
+    \b
+    Example:
+        claimcluster store check claims.store
+    """
+    from claimcluster.embed import Embedder
+    from claimcluster.store import ClaimStore
+
+    counts = ClaimStore.open(directory, embedder=Embedder(model) if model else None).verify()
+    click.echo(f"{directory}: ok ({counts['sentences']} sentences, {counts['claims']} claims, "
+               f"{counts['segments']} vector segments)")
+
+
+@store.command("compact")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_compact(directory, model):
+    """Merge the vector segments of the store in DIRECTORY into one.
+
+    \b
+    Example:
+        claimcluster store compact claims.store
+    """
+    from claimcluster.embed import Embedder
+    from claimcluster.store import ClaimStore
+
+    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
+    before = opened.n_segments
+    merged = opened.compact()
+    click.echo(f"{directory}: {before} vector segments merged into 1" if merged
+               else f"{directory}: {before} vector segment(s), nothing to merge")
+
+
+@store.command("migrate")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+def store_migrate(directory, model):
+    """Rewrite a store written by an earlier claimcluster (format 2) in the current format, in place.
+
+    \b
+    Example:
+        claimcluster store migrate claims.store
+    """
+    from claimcluster.embed import Embedder
+    from claimcluster.store import ClaimStore
+
+    migrated = ClaimStore.migrate(directory, embedder=Embedder(model) if model else None)
+    click.echo(f"{directory}: {len(migrated)} claims, {migrated.n_sentences} sentences in the current format")
 
 
 def _float(value: str) -> float:

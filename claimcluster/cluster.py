@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from claimcluster._spanning import exact_mst, knn_mst, with_copies
+from claimcluster._spanning import Search, exact_mst, knn_mst, with_copies
 from claimcluster._validate import check_cohesion, check_k, check_unit_vectors
 from claimcluster.errors import InputError, NotFittedError
 
@@ -232,6 +232,7 @@ def cluster_vectors(
     min_cohesion: float = DEFAULT_MIN_COHESION,
     exact_max_points: int = EXACT_MAX_POINTS,
     n_neighbors: int = DEFAULT_N_NEIGHBORS,
+    knn_search: Search | None = None,
 ) -> ClusterResult:
     """Cluster unit vectors with HDBSCAN (euclidean distance between unit rows).
 
@@ -252,6 +253,10 @@ def cluster_vectors(
         Up to this many distinct rows the exact spanning tree is used; above, the k-NN one.
     n_neighbors : int, default=30
         Neighbours per row in the k-NN graph (at least ``min_samples``).
+    knn_search : callable or None
+        ``knn_search(index, X, k) -> (similarities, ids)``: where the k-NN searches run (the Ray
+        engine runs them in shards on its workers); None searches in this process. Only used above
+        ``exact_max_points``.
 
     Returns
     -------
@@ -281,7 +286,7 @@ def cluster_vectors(
         if m <= exact_max_points:
             mst, core = exact_mst(distinct, min_samples, counts)
         else:
-            mst, core = knn_mst(distinct, min_samples, n_neighbors, counts)
+            mst, core = knn_mst(distinct, min_samples, n_neighbors, counts, search=knn_search)
         from hdbscan._hdbscan_tree import condense_tree
 
         # The hierarchy is built over every copy (HDBSCAN on the input rows), the distances over distinct rows.

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
+from claimcluster._spanning import Search
 from claimcluster._validate import check_cohesion, check_k
 from claimcluster.assertion import shipped_stance_scorer, split_assertions
 from claimcluster.claims import ClaimSet, build_claims
 from claimcluster.cluster import DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
-from claimcluster.documents import Corpus, Document, check_documents
+from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
 from claimcluster.embed import Embedder
 from claimcluster.errors import InputError
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
@@ -32,16 +33,17 @@ log = logging.getLogger(__name__)
 def input_warnings(documents: Sequence[Document]) -> list[str]:
     """What is missing from the input that the claims depend on: outlets (without them each
     document counts as an outlet of its own) and publication dates (no first-seen, no timeline)."""
-    if not documents:
-        return []
+    return _warnings(len(documents), sum(d.outlet is None for d in documents),
+                     sum(d.published is None for d in documents))
+
+
+def _warnings(n: int, no_outlet: int, no_date: int) -> list[str]:
     out = []
-    no_outlet = sum(d.outlet is None for d in documents)
     if no_outlet:
-        out.append(f"{no_outlet} of {len(documents)} documents have no outlet: each of them counts as an outlet "
+        out.append(f"{no_outlet} of {n} documents have no outlet: each of them counts as an outlet "
                    "of its own (give an outlet field, e.g. --outlet-field)")
-    no_date = sum(d.published is None for d in documents)
     if no_date:
-        out.append(f"{no_date} of {len(documents)} documents have no publication date: they are left out of "
+        out.append(f"{no_date} of {n} documents have no publication date: they are left out of "
                    "first-seen and timelines (give a date field, e.g. --date-field)")
     return out
 
@@ -59,6 +61,8 @@ def cluster_documents(
     min_words: int = 4,
     max_chars: int = 1000,
     show_progress_bar: bool | None = None,
+    engine: Literal["local", "ray"] = "local",
+    ray_address: str | None = None,
 ) -> ClaimSet:
     """Find the claims that recur across documents.
 
@@ -85,6 +89,15 @@ def cluster_documents(
         Sentence filtering; see :func:`claimcluster.segment.segment_documents`.
     show_progress_bar : bool or None
         Progress bar while embedding; None shows it for long runs in a terminal.
+    engine : {"local", "ray"}, default="local"
+        "ray" (``pip install "claimcluster[ray]"``) segments and embeds on a pool of Ray actors,
+        one model each, and runs the k-NN searches of the clustering in shards on the workers; the
+        spanning tree and the claims are made on this process (see :mod:`claimcluster._ray`). The
+        claims are the local engine's. ``documents`` may then also be a Ray Dataset of document
+        records (:func:`claimcluster.ray_documents` reads JSONL / Parquet shards).
+    ray_address : str or None
+        The Ray cluster to use ("auto", "ray://head:10001"); None uses the running Ray session or
+        starts a local one (and stops it afterwards).
 
     Returns
     -------
@@ -92,35 +105,57 @@ def cluster_documents(
         Every sentence kept by segmentation is in exactly one claim or in ``unclustered``;
         everything removed before is in ``rejected`` with its reason.
     """
+    if engine not in ("local", "ray"):
+        raise InputError(f"engine must be 'local' or 'ray', got {engine!r}")
     rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
-    documents = check_documents(documents)
-    asked = min_cluster_size
-    if isinstance(min_cluster_size, str) and min_cluster_size == "auto":
-        min_cluster_size = auto_min_cluster_size(len(documents))
-    elif isinstance(min_cluster_size, str):
-        raise InputError(f"min_cluster_size must be an integer or 'auto', got {min_cluster_size!r}")
-    else:
-        min_cluster_size = asked = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+    given: Any = documents if engine == "ray" and hasattr(documents, "map_batches") else check_documents(documents)
     min_samples = None if min_samples is None else check_k(min_samples, name="min_samples")
     min_cohesion = check_cohesion(min_cohesion)
     if granularity not in ("claim", "assertion"):
         raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
-    segmentation = segment_documents(documents, rules=rules, min_words=min_words, max_chars=max_chars)
+    if isinstance(min_cluster_size, str) and min_cluster_size != "auto":
+        raise InputError(f"min_cluster_size must be an integer or 'auto', got {min_cluster_size!r}")
+    if not isinstance(min_cluster_size, str):
+        min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+    embedder = embedder if embedder is not None else Embedder()
+    if engine == "ray":
+        from claimcluster import _ray
+
+        with _ray.session(ray_address):
+            dataset = given if hasattr(given, "map_batches") else _ray.documents_dataset(given)
+            seen, sentences, vectors, dropped = _ray.segment_and_embed(
+                dataset, embedder, rules=rules, min_words=min_words, max_chars=max_chars)
+            rejected.extend(dropped)
+            return _claims_of(len(seen), _warnings(len(seen), *seen.missing()), sentences, vectors, rejected,
+                              embedder, min_cluster_size, min_samples, min_cohesion, cluster_selection_method,
+                              granularity, min_words, max_chars, knn_search=_ray.sharded_search())
+    segmentation = segment_documents(given, rules=rules, min_words=min_words, max_chars=max_chars)
     rejected.extend(segmentation.dropped)
-    sentences = segmentation.sentences
-    log.info("%d documents: %d sentences kept, %d pieces left out", len(documents), len(sentences),
-             len(segmentation.dropped))
-    warnings = input_warnings(documents)
+    vectors = embedder.encode([s.norm for s in segmentation.sentences], show_progress_bar=show_progress_bar)
+    return _claims_of(len(given), input_warnings(given), segmentation.sentences, vectors, rejected, embedder,
+                      min_cluster_size, min_samples, min_cohesion, cluster_selection_method, granularity, min_words,
+                      max_chars)
+
+
+def _claims_of(n_documents: int, warnings: list[str], sentences: list[Sentence], vectors, rejected: list[Rejection],
+               embedder: Embedder, min_cluster_size: int | str, min_samples: int | None, min_cohesion: float,
+               cluster_selection_method: Literal["eom", "leaf"], granularity: str, min_words: int, max_chars: int,
+               knn_search: Search | None = None) -> ClaimSet:
+    """Clustering and claims from the embedded sentences: the part both engines share."""
+    asked = min_cluster_size
+    if min_cluster_size == "auto":
+        min_cluster_size = auto_min_cluster_size(n_documents)
+    assert isinstance(min_cluster_size, int)
+    log.info("%d documents: %d sentences kept, %d pieces left out", n_documents, len(sentences), len(rejected))
     for warning in warnings:
         log.warning(warning)
-    embedder = embedder if embedder is not None else Embedder()
-    vectors = embedder.encode([s.norm for s in sentences], show_progress_bar=show_progress_bar)
     result = cluster_vectors(
         vectors,
         min_cluster_size=min_cluster_size,
         min_samples=min_samples,
         min_cohesion=min_cohesion,
         cluster_selection_method=cluster_selection_method,
+        knn_search=knn_search,
     )
     scorer = shipped_stance_scorer(embedder.model_id)
     labels = result.labels
@@ -133,7 +168,7 @@ def cluster_documents(
         claims=claims,
         unclustered=unclustered,
         rejected=rejected,
-        n_documents=len(documents),
+        n_documents=n_documents,
         model_id=embedder.model_id,
         warnings=warnings,
         parameters={

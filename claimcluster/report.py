@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 
-from claimcluster.assertion import STANCES
+from claimcluster.claims import STANCE_ORDER as STANCES
 from claimcluster.claims import Claim, ClaimSet
 
 __all__ = ["render_text", "render_markdown", "render_html"]
@@ -25,18 +25,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _summary_line(claims: ClaimSet) -> str:
+def _summary_line(claims: ClaimSet, totals: tuple[int, int, int] | None = None) -> str:
     reasons = Counter(r.reason.split(":")[0] for r in claims.rejected)
     dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "none"
+    n_claims, n_sentences, n_unclustered = totals or (len(claims.claims), claims.n_sentences, len(claims.unclustered))
     return (
-        f"{len(claims.claims)} claims from {claims.n_sentences} sentences in {claims.n_documents} documents; "
-        f"{len(claims.unclustered)} sentences in no claim; left out: {dropped}"
+        f"{n_claims} claims from {n_sentences} sentences in {claims.n_documents} documents; "
+        f"{n_unclustered} sentences in no claim; left out: {dropped}"
     )
 
 
-def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: int = 4, width: int = 100) -> str:
-    """Claims that span the most outlets first, each with its representative and a few members."""
-    lines = [_summary_line(claims), *(f"warning: {w}" for w in claims.warnings), ""]
+def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: int = 4, width: int = 100,
+                totals: tuple[int, int, int] | None = None) -> str:
+    """Claims that span the most outlets first, each with its representative and a few members.
+
+    ``totals`` (claims, sentences, unclustered sentences) describe the whole set when ``claims``
+    holds only its first claims (a store's ``show`` reads no more than it prints)."""
+    lines = [_summary_line(claims, totals), *(f"warning: {w}" for w in claims.warnings), ""]
     shown = claims.claims if max_claims is None else claims.claims[:max_claims]
     for claim in shown:
         lines.append(
@@ -57,8 +62,9 @@ def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: i
         if len(others) > max_members:
             lines.append(f"    … and {len(others) - max_members} more")
         lines.append("")
-    if max_claims is not None and len(claims.claims) > max_claims:
-        lines.append(f"… {len(claims.claims) - max_claims} more claims (use --format json for all)")
+    n_claims = totals[0] if totals else len(claims.claims)
+    if max_claims is not None and n_claims > max_claims:
+        lines.append(f"… {n_claims - max_claims} more claims (use --format json for all)")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -8,10 +8,12 @@ known claims is recorded as a merge suggestion instead of renumbering.
 
 The join rule (the clustering rule applied to one new point) is in :mod:`claimcluster._join`.
 
-On disk (see :mod:`claimcluster._persist`): ``manifest.json``, a FAISS index of every
-sentence vector, vectors as ``.npy``, documents / sentences / claims / merge suggestions as
-JSONL. Every update writes a new generation and switches the manifest atomically; a lock
-file serialises writers.
+On disk (see :mod:`claimcluster._records`): records in ``store.sqlite`` and the sentence vectors
+in append-only segments. An update writes what it adds — one segment and one transaction —
+never the store again; a member's similarity and stance toward its claim's representative are
+computed once, when it joins, so reading claims, timelines and spreads are queries that load no
+vectors and no model. ``compact()`` merges the segments (done by an update past
+``COMPACT_AFTER`` of them). A lock file serialises writers.
 
 Example
 -------
@@ -22,34 +24,32 @@ Example
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from claimcluster._join import core_distances, join_known
+from claimcluster import _records
 from claimcluster._locks import directory_write_lock
-from claimcluster._persist import at_generation, read_generation
-from claimcluster._store_files import read_store, write_store
+from claimcluster._records import Records
 from claimcluster._validate import check_cohesion, check_k, check_min_score, check_path, check_seconds, validate_texts
-from claimcluster.assertion import StanceScorer, match_relations, relate, shipped_stance_scorer, split_assertions
-from claimcluster.claims import Claim, ClaimSet, Member, assemble_claim, member_of, spread_order
+from claimcluster.claims import Claim, ClaimSet, Member, spread_order
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_COHESION,
     DEFAULT_MIN_SAMPLES,
-    NOISE,
-    cluster_vectors,
-    medoid,
 )
-from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
-from claimcluster.embed import Embedder
-from claimcluster.errors import InputError, StorageError
-from claimcluster.segment import segment_documents
+from claimcluster.documents import Corpus, Document, Rejection, check_documents
+from claimcluster.errors import InputError, ModelMismatchError, StorageError
+
+if TYPE_CHECKING:
+    from claimcluster._store_update import Work
+    from claimcluster.embed import Embedder
 
 __all__ = ["ClaimStore", "ClaimMatch", "UpdateReport"]
 
@@ -58,6 +58,12 @@ log = logging.getLogger(__name__)
 # Member matches fetched per claim wanted in match(): a claim's best member must be among them.
 MATCHES_PER_CLAIM = 10
 MIN_MATCH_DEPTH = 50
+# An update that leaves more segments than this merges them (compaction rewrites the vectors once).
+COMPACT_AFTER = 32
+# SQLite binds at most this many values per statement (32766 since 3.32; kept well under).
+_IN_CHUNK = 900
+_MEMBER_COLUMNS = ('s.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published, m.similarity, '
+                   'm.stance, m.stance_score')
 
 
 @dataclass(frozen=True)
@@ -90,28 +96,21 @@ class UpdateReport:
     merge_suggestions: list[dict] = field(default_factory=list)
     unclustered: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    compacted: bool = False
+    """Whether the update merged the store's vector segments (past ``COMPACT_AFTER``)."""
 
 
 class ClaimStore:
     """A directory of claims that grows with each batch of documents. Use create() or open()."""
 
-    def __init__(self, path: Path, embedder: Embedder, settings: dict, state: dict, generation: int,
-                 lock_timeout: float):
+    def __init__(self, path: Path, embedder: Embedder, records: Records, lock_timeout: float):
         self.path = path
         self.embedder = embedder
-        self.settings = settings
         self.lock_timeout = lock_timeout
-        self._generation = generation
-        self._set_state(state)
-
-    def _set_state(self, state: dict) -> None:
-        self._documents: list[dict] = state["documents"]
-        self._sentences: list[dict] = state["sentences"]
-        self._claims: dict[int, dict] = {c["id"]: c for c in state["claims"]}
-        self._merges: list[dict] = state["merges"]
-        self._vectors: np.ndarray = state["vectors"]
-        self._index = state["index"]
-        self._matcher: Any = None
+        self._records = records
+        self._work: Work | None = None
+        self._model_checked = True
+        self.settings: dict[str, Any] = records.meta()["settings"]
 
     # -- opening and creating ------------------------------------------------------------
     @classmethod
@@ -144,223 +143,283 @@ class ClaimStore:
         min_cohesion = check_cohesion(min_cohesion)
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         path = check_path(path, what="store path")
-        embedder = embedder if embedder is not None else Embedder()
-        if (path / "manifest.json").exists():
+        if embedder is None:
+            from claimcluster.embed import Embedder
+
+            embedder = Embedder()
+        if _records.exists(path):
             raise StorageError(f"{path} already holds a store: open it and update it instead")
         settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples,
-                    "min_cohesion": min_cohesion, "granularity": granularity, "factory": "Flat",
-                    "metric": "inner_product"}
-        import faiss
-
-        empty = {"documents": [], "sentences": [], "claims": [], "merges": [],
-                 "vectors": np.zeros((0, embedder.dimension), dtype=np.float32),
-                 "index": faiss.IndexFlatIP(embedder.dimension)}
-        store = cls(path, embedder, settings, empty, 0, lock_timeout)
+                    "min_cohesion": min_cohesion, "granularity": granularity}
+        rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
+        documents = check_documents(documents)
         with directory_write_lock(path, lock_timeout):
-            if (path / "manifest.json").exists():
+            if _records.exists(path):
                 raise StorageError(f"{path} already holds a store: open it and update it instead")
-            store._add(documents, UpdateReport())
+            from claimcluster._store_update import Update, empty_work
+
+            work = empty_work(embedder.dimension)
+            report = UpdateReport()
+            change = Update(work, settings, embedder, lambda ids: set(), batch=0).run(documents, report)
+            meta = {"kind": _records.KIND, "format_version": _records.FORMAT_VERSION, "model_id": embedder.model_id,
+                    "dimension": embedder.dimension, "settings": settings}
+            records = Records.create(path, meta, change, lock_timeout)
+            records.remove_leftovers()
+        store = cls(path, embedder, records, lock_timeout)
+        report.rejected[:0] = rejected
         return store
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
              lock_timeout: float = 60.0) -> ClaimStore:
-        """Open a store; checksums are verified and another embedding model is refused. Without
-        ``embedder``, the packaged model and backend the store was built with."""
+        """Open a store: its kind, format and model are checked (another embedding model is
+        refused) and SQLite's quick check run; the vectors are read, and checked, when an update or
+        a match needs them. Without ``embedder``, the packaged model and backend the store was
+        built with. A store of the earlier format is refused with how to migrate it."""
         path = check_path(path, what="store path")
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
-        embedder, settings, state, generation = read_store(path, embedder)
-        return cls(path, embedder, settings, state, generation, lock_timeout)
+        records = Records.open(path, lock_timeout)
+        meta = records.meta()
+        try:
+            _check_settings(path, meta["settings"])
+            if embedder is None:
+                from claimcluster.embed import embedder_for
 
-    def _write(self) -> None:
-        write_store(self.path, self.embedder.model_id, self.settings, self._index, self._vectors,
-                    {"documents": self._documents, "sentences": self._sentences,
-                     "claims": list(self._claims.values()), "merges": self._merges})
-        self._generation += 1
-        self._matcher = None
+                # Checked when first used: reading claims needs no model, and loading one takes a while.
+                store = cls(path, embedder_for(meta["model_id"]), records, lock_timeout)
+                store._model_checked = False
+                return store
+            _check_model(path, meta, embedder)
+        except BaseException:
+            records.close()
+            raise
+        return cls(path, embedder, records, lock_timeout)
+
+    @classmethod
+    def migrate(cls, path: str | os.PathLike, *, embedder: Embedder | None = None,
+                lock_timeout: float = 60.0) -> ClaimStore:
+        """Rewrite a store of format 2 (JSONL tables, one vector file per generation) in this format,
+        in place: every file of the old store is checked first; its claims, members, ids and merge
+        suggestions are kept, and each member's stance is computed once. A kill during the
+        migration leaves the old store or the new one. A store already in this format is opened."""
+        from claimcluster._store_files import read_store
+        from claimcluster._store_update import migrated
+
+        path = check_path(path, what="store path")
+        lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
+        with directory_write_lock(path, lock_timeout):
+            if not (path / _records.DB_FILE).exists():
+                embedder, settings, state, _ = read_store(path, embedder)
+                _check_settings(path, settings)
+                settings = {k: settings[k] for k in ("min_cluster_size", "min_samples", "min_cohesion")} | {
+                    "granularity": settings.get("granularity", "claim")}
+                change = migrated(state, embedder)
+                meta = {"kind": _records.KIND, "format_version": _records.FORMAT_VERSION,
+                        "model_id": embedder.model_id, "dimension": embedder.dimension, "settings": settings}
+                Records.create(path, meta, change, lock_timeout).remove_leftovers()
+                log.info("%s: migrated %d sentences and %d claims", path, len(change.sentences), len(change.claims))
+        return cls.open(path, embedder=embedder, lock_timeout=lock_timeout)
 
     # -- updating ------------------------------------------------------------------------
     def update(self, documents: Corpus | Iterable[Document]) -> UpdateReport:
-        """Add documents: join known claims, form new ones, record merge suggestions."""
+        """Add documents: join known claims, form new ones, record merge suggestions.
+
+        All or nothing: if anything fails before the update's transaction commits (a refused
+        input, a full disk), the store is as it was and the same batch can be retried."""
         report = UpdateReport()
-        with directory_write_lock(self.path, self.lock_timeout):
-            if read_generation(self.path) != self._generation:  # another writer went first: take its state
-                _, self.settings, state, self._generation = read_store(self.path, self.embedder)
-                self._set_state(state)
-            self._add(documents, report)
-        return report
-
-    def _add(self, documents: Corpus | Iterable[Document], report: UpdateReport) -> None:
-        """Add a batch and write it: all or nothing, on disk and in memory.
-
-        The caller holds the directory's write lock. If anything fails before the new manifest
-        is in place (a refused input, a full disk), the object is put back exactly as it was and
-        the directory still holds the previous generation, so the same batch can be retried."""
         rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
         documents = check_documents(documents)
-        saved = self._snapshot()
-        try:
-            self._add_batch(documents, report)
-            self._write()
-        except BaseException:
-            if at_generation(self.path, self._generation + 1):
-                # The manifest switched before the failure (e.g. while syncing the directory): the batch is
-                # on disk, so memory keeps it too.
-                self._generation += 1
-                self._matcher = None
+        from claimcluster._store_update import Update
+
+        with directory_write_lock(self.path, self.lock_timeout):
+            self._records.quick_check()
+            self._records.remove_leftovers()
+            work = self._load_work()
+            generation = work.generation
+            self._work = None  # the update changes it in place: kept only once the commit is through
+            try:
+                (batch,) = self._records.query("SELECT COALESCE(MAX(batch) + 1, 0) FROM documents")[0]
+                change = Update(work, self.settings, self.embedder, self._known_doc_ids, batch,
+                                 self._sources).run(documents, report)
+                self._records.commit(change, generation)
+            except BaseException:
+                if self._records.generation() != generation + 1:
+                    raise
                 log.warning("%s: the update was written, but finishing the write failed", self.path)
-            else:
-                self._restore(saved)
-                raise
+            work.generation, work.matcher = generation + 1, None
+            self._work = work
+            if len(self._records.segments()) > COMPACT_AFTER:
+                report.compacted = self._compact()
         report.rejected[:0] = rejected
+        return report
 
-    def _snapshot(self) -> dict[str, Any]:
-        return {"documents": list(self._documents), "sentences": [dict(r) for r in self._sentences],
-                "claims": dict(self._claims), "merges": list(self._merges), "vectors": self._vectors,
-                "ntotal": int(self._index.ntotal)}
+    def compact(self) -> bool:
+        """Merge the vector segments into one; False when there was nothing to merge."""
+        with directory_write_lock(self.path, self.lock_timeout):
+            return self._compact()
 
-    def _restore(self, saved: dict[str, Any]) -> None:
+    def _compact(self) -> bool:
+        self._records.quick_check()
+        generation = self._records.generation()
+        done = self._records.compact(int(self._records.meta()["dimension"]), generation)
+        if done and self._work is not None and self._work.generation == generation:
+            self._work.generation += 1
+        return done
+
+    def verify(self) -> dict[str, int]:
+        """Check everything on disk (see :func:`claimcluster._records.Records.verify`); counts of what was checked."""
+        return self._records.verify(int(self._records.meta()["dimension"]))
+
+    def _known_doc_ids(self, ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[i:i + _IN_CHUNK])
+            known.update(r[0] for r in self._records.query(
+                f"SELECT doc_id FROM documents WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk))
+        return known
+
+    def _sources(self, rows: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """(doc_id, outlet) of stored sentence rows."""
+        out: dict[int, tuple[str, str | None]] = {}
+        for i in range(0, len(rows), _IN_CHUNK):
+            chunk = list(rows[i:i + _IN_CHUNK])
+            out.update((row, (doc_id, outlet)) for row, doc_id, outlet in self._records.query(
+                "SELECT s.row, s.doc_id, d.outlet FROM sentences s JOIN documents d ON d.doc_id = s.doc_id "
+                f"WHERE s.row IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def _checked_embedder(self) -> Embedder:
+        """The embedder, once checked against the model the store was built with."""
+        if not self._model_checked:
+            _check_model(self.path, self._records.meta(), self.embedder)
+            self._model_checked = True
+        return self.embedder
+
+    def _load_work(self) -> Work:
+        """The in-memory state for the store's current generation (reused while it is current)."""
         import faiss
 
-        if self._index.ntotal > saved["ntotal"]:
-            self._index.remove_ids(faiss.IDSelectorRange(saved["ntotal"], int(self._index.ntotal)))
-        self._documents, self._sentences = saved["documents"], saved["sentences"]
-        self._claims, self._merges, self._vectors = saved["claims"], saved["merges"], saved["vectors"]
-        self._matcher = None
+        from claimcluster._store_update import Work
 
-    def _add_batch(self, documents: list[Document], report: UpdateReport) -> None:
-        known_ids = {d["doc_id"] for d in self._documents}
-        seen: set[str] = set()
-        for document in documents:
-            if document.doc_id in known_ids or document.doc_id in seen:
-                raise InputError(f"document {document.doc_id!r} is already in the store; give updates new doc_ids")
-            seen.add(document.doc_id)
-        batch = len({d.get("batch", 0) for d in self._documents}) if self._documents else 0
-        segmentation = segment_documents(documents)
-        report.rejected.extend(segmentation.dropped)
-        sentences = segmentation.sentences
-        vectors = self.embedder.encode([s.norm for s in sentences])
-        report.documents, report.sentences = len(documents), len(sentences)
-        assigned, cores = self._join_known(vectors, [s.norm for s in sentences], report)
-        first_new = len(self._sentences)
-        self._documents += [{"doc_id": d.doc_id, "outlet": d.outlet, "published": d.published, "title": d.title,
-                             "url": d.url, "batch": batch} for d in documents]
-        self._sentences += [_sentence_record(s, batch, claim, core)
-                            for s, claim, core in zip(sentences, assigned, cores)]
-        self._vectors = np.vstack([self._vectors, vectors]) if len(self._vectors) else vectors
-        self._index.add(vectors)
-        self._form_new_claims(first_new, report)
-        report.unclustered = sum(1 for s in self._sentences[first_new:] if s["claim"] is None)
-
-    def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
-                    report: UpdateReport) -> tuple[list[int | None], np.ndarray]:
-        """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
-        admissible = None
-        if self.settings.get("granularity") == "assertion":
-            def admissible(i: int, claim_id: int) -> bool:
-                return self._same_assertion(texts[i], vectors[i], claim_id)
-        assigned, cores, ranked = join_known(
-            vectors, self._index, self._vectors, [s["claim"] for s in self._sentences],
-            [s["core"] for s in self._sentences], self._claims, min_samples=int(self.settings["min_samples"]),
-            min_cohesion=float(self.settings["min_cohesion"]), admissible=admissible)
-        for i, claims in enumerate(ranked):
-            if claims:
-                report.joined[claims[0]] = report.joined.get(claims[0], 0) + 1
-            if len(claims) > 1:
-                suggestion = {"claims": claims, "sentence": len(self._sentences) + i}
-                self._merges.append(suggestion)
-                report.merge_suggestions.append(suggestion)
-        return assigned, cores
-
-    def _same_assertion(self, text: str, vector: np.ndarray, claim_id: int) -> bool:
-        """Neither a denial of the claim's representative, nor a statement of other figures, nor
-        the same relation between two names with the roles swapped."""
-        rep = self._claims[claim_id]["representative"]
-        (relation,) = relate([text], vector[None, :], self._sentences[rep]["norm"], self._vectors[rep], self._stance())
-        return relation.stance != "denies" and not {"figures", "roles"} & set(relation.conflicts)
-
-    def _stance(self) -> StanceScorer:
-        return shipped_stance_scorer(self.embedder.model_id)
-
-    def _form_new_claims(self, first_new: int, report: UpdateReport) -> None:
-        pool = [i for i, s in enumerate(self._sentences) if s["claim"] is None]
-        if len(pool) < 2:
-            return
-        result = cluster_vectors(self._vectors[pool], min_cluster_size=int(self.settings["min_cluster_size"]),
-                                 min_samples=int(self.settings["min_samples"]),
-                                 min_cohesion=float(self.settings["min_cohesion"]))
-        labels, radii = result.labels, result.radii
-        if self.settings.get("granularity") == "assertion":
-            split = split_assertions([self._sentences[r]["norm"] for r in pool], self._vectors[pool], labels,
-                                     self._stance(), min_size=int(self.settings["min_cluster_size"]))
-            # A split-off part is born inside its parent claim: it keeps the parent's radius.
-            parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
-            radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])
-            labels = split
-        next_id = max(self._claims, default=-1) + 1
-        for label in range(len(radii)):
-            rows = [pool[j] for j in np.flatnonzero(labels == label)]
-            if not any(r >= first_new for r in rows):
-                continue
-            representative = rows[medoid(self._vectors[rows])]
-            self._claims[next_id] = {"id": next_id, "representative": representative, "core_rows": rows,
-                                     "radius": float(radii[label]), "batch": self._sentences[rows[-1]]["batch"]}
-            for r in rows:
-                self._sentences[r]["claim"] = next_id
-            report.new_claims.append(next_id)
-            next_id += 1
-        # Core distances of new claims' members count only the store; refresh them for the rule above.
-        self._refresh_cores([r for cid in report.new_claims for r in self._claims[cid]["core_rows"]])
-
-    def _refresh_cores(self, rows: Sequence[int]) -> None:
-        if rows:
-            cores = core_distances(self._index, self._vectors[list(rows)], int(self.settings["min_samples"]) + 1)
-            for r, core in zip(rows, cores):
-                self._sentences[r]["core"] = float(core)
+        self._checked_embedder()
+        generation = self._records.generation()
+        if self._work is not None and self._work.generation == generation:
+            return self._work
+        dimension = int(self._records.meta()["dimension"])
+        vectors = self._records.vectors(dimension)
+        n = len(vectors)
+        index = faiss.IndexFlatIP(dimension)
+        if n:
+            index.add(vectors)
+        claim_of = np.full(n, -1, dtype=np.int64)
+        for row, claim in self._records.query("SELECT row, claim FROM members"):
+            claim_of[row] = claim
+        core_of = np.full(n, np.inf)
+        claims: dict[int, dict[str, Any]] = {
+            cid: {"representative": rep, "radius": radius, "core_rows": []}
+            for cid, rep, radius in self._records.query("SELECT id, representative, radius FROM claims")}
+        for cid, row, core in self._records.query("SELECT claim, row, core FROM core_rows ORDER BY claim, row"):
+            claims[cid]["core_rows"].append(row)
+            core_of[row] = np.inf if core is None else core
+        norms = [norm if norm is not None else text
+                 for norm, text in self._records.query("SELECT norm, text FROM sentences ORDER BY row")]
+        if len(norms) != n:
+            raise StorageError(f"{self.path}: {len(norms)} sentences for {n} vectors: the store is damaged")
+        self._work = Work(generation, vectors, index, claim_of, core_of, claims, norms)
+        return self._work
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._claims)
+        return int(self._records.query("SELECT COUNT(*) FROM claims")[0][0])
 
     @property
     def n_documents(self) -> int:
-        return len(self._documents)
+        return int(self._records.query("SELECT COUNT(*) FROM documents")[0][0])
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self._records.query("SELECT COUNT(*) FROM sentences")[0][0])
+
+    @property
+    def n_segments(self) -> int:
+        return len(self._records.segments())
+
+    @property
+    def generation(self) -> int:
+        return self._records.generation()
 
     @property
     def merge_suggestions(self) -> list[dict]:
         """Pairs (or more) of claims that new evidence would join, with the sentence row."""
-        return list(self._merges)
+        return [{"claims": json.loads(claims), "sentence": sentence}
+                for claims, sentence in self._records.query("SELECT claims, sentence FROM merges ORDER BY id")]
 
     def claim(self, claim_id: int) -> Claim:
         """One claim with every member, old and new."""
-        if claim_id not in self._claims:
+        claims = self._claims("WHERE m.claim = ?", (int(claim_id),)) if _is_int(claim_id) else []
+        if not claims:
             raise InputError(f"no claim with id {claim_id!r} in {self.path}")
-        rows = [i for i, s in enumerate(self._sentences) if s["claim"] == claim_id]
-        return self._claim_from_rows(claim_id, rows)
+        return claims[0]
 
     def unclustered(self) -> list[Member]:
         """Sentences in no claim yet (they may form claims in later updates)."""
-        return [_unclustered(s) for s in self._sentences if s["claim"] is None]
+        rows = self._records.query(
+            's.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published'.join(
+                ["SELECT ", " FROM sentences s JOIN documents d ON d.doc_id = s.doc_id "
+                            "WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.row = s.row) ORDER BY s.row"]))
+        return [Member(doc_id, text, start, end, position, outlet, published, None, 0.0)
+                for _, doc_id, position, text, start, end, outlet, published in rows]
 
-    def claims(self) -> list[Claim]:
-        """All claims, most outlets first (as in :class:`ClaimSet`)."""
-        by_claim: dict[int, list[int]] = {}
-        for i, s in enumerate(self._sentences):
-            if s["claim"] is not None:
-                by_claim.setdefault(s["claim"], []).append(i)
-        out = [self._claim_from_rows(cid, rows) for cid, rows in by_claim.items()]
+    def claims(self, limit: int | None = None) -> list[Claim]:
+        """All claims (or the first ``limit``), most outlets first (as in :class:`ClaimSet`); only
+        the claims returned are read."""
+        if limit is None:
+            out = self._claims()
+        else:
+            limit = check_k(limit, name="limit")
+            top = [cid for (cid,) in self._records.query(
+                "SELECT id FROM claims ORDER BY n_outlets DESC, n_documents DESC, size DESC, id LIMIT ?", (limit,))]
+            out = []
+            for i in range(0, len(top), _IN_CHUNK):
+                chunk = top[i:i + _IN_CHUNK]
+                out += self._claims(f"WHERE m.claim IN ({','.join('?' * len(chunk))})", chunk)
         out.sort(key=spread_order)
         return out
 
-    def _claim_from_rows(self, claim_id: int, rows: list[int]) -> Claim:
-        representative = rows.index(self._claims[claim_id]["representative"])
-        return assemble_claim(claim_id, [_sentence(self._sentences[r]) for r in rows], self._vectors[rows],
-                              representative, [1.0] * len(rows), self._stance())
+    def counts(self) -> dict[str, int]:
+        """Claims, sentences, unclustered sentences, documents, merge suggestions and vector segments."""
+        (claims, sentences, members, documents, merges, segments), = self._records.query(
+            "SELECT (SELECT COUNT(*) FROM claims), (SELECT COUNT(*) FROM sentences), (SELECT COUNT(*) FROM members), "
+            "(SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM merges), (SELECT COUNT(*) FROM segments)")
+        return {"claims": claims, "sentences": sentences, "unclustered": sentences - members, "documents": documents,
+                "merge_suggestions": merges, "segments": segments}
+
+    def _claims(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim]:
+        heads = {cid: (rep, cohesion) for cid, rep, cohesion in self._records.query(
+            "SELECT id, representative, cohesion FROM claims " + where.replace("m.claim", "id"), args)}
+        rows = self._records.query(
+            f"SELECT m.claim, {_MEMBER_COLUMNS} FROM members m JOIN sentences s ON s.row = m.row "
+            f"JOIN documents d ON d.doc_id = s.doc_id {where} ORDER BY m.claim, s.doc_id, s.position", args)
+        members: dict[int, list[tuple[int, Member]]] = {}
+        for cid, row, doc_id, position, text, start, end, outlet, published, similarity, stance, score in rows:
+            members.setdefault(cid, []).append(
+                (row, Member(doc_id, text, start, end, position, outlet, published, similarity, 1.0, stance, score)))
+        out = []
+        for cid, group in members.items():
+            rep_row, cohesion = heads[cid]
+            representative = next(m for row, m in group if row == rep_row)
+            out.append(Claim(cid, representative, tuple(m for _, m in group), cohesion))
+        return out
 
     def claim_set(self) -> ClaimSet:
         """All claims and unclustered sentences as a :class:`ClaimSet`, for reports and exports."""
-        return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=len(self._documents),
-                        model_id=self.embedder.model_id, parameters=dict(self.settings))
+        return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=self.n_documents,
+                        model_id=self.model_id, parameters=dict(self.settings))
+
+    @property
+    def model_id(self) -> str:
+        """The embedding model the store was built with."""
+        return str(self._records.meta()["model_id"])
 
     def timeline(self, claim_id: int) -> list[dict[str, Any]]:
         """Members in order of appearance: document date when given, else insertion order.
@@ -369,7 +428,12 @@ class ClaimStore:
         first appearance of each outlet.
         """
         claim = self.claim(claim_id)
-        batch_of = {d["doc_id"]: d["batch"] for d in self._documents}
+        doc_ids = sorted({m.doc_id for m in claim.members})
+        batch_of: dict[str, int] = {}
+        for i in range(0, len(doc_ids), _IN_CHUNK):
+            chunk = doc_ids[i:i + _IN_CHUNK]
+            batch_of.update(self._records.query(
+                f"SELECT doc_id, batch FROM documents WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk))
         ordered = sorted(claim.members, key=lambda m: (m.published or "", batch_of[m.doc_id], m.doc_id, m.position))
         seen: set[str] = set()
         out = []
@@ -394,56 +458,80 @@ class ClaimStore:
         ``assess=True`` also gives each match the text's stance toward the claim's
         representative (repeats / denies / reports) and the assertion rules the two break
         ("figures", "polarity", "roles"): a denial matches the claim it denies, and says so."""
+        from claimcluster.assertion import match_relations
         from claimcluster.index import ClaimIndex
 
         queries = validate_texts(texts, what="query")
         k = check_k(k)
         min_score = check_min_score(min_score)
-        if self._matcher is None:
-            rows = [i for i, s in enumerate(self._sentences) if s["claim"] is not None]
+        work = self._load_work()
+        if work.matcher is None:
+            rows = np.flatnonzero(work.claim_of >= 0)
             matcher = ClaimIndex(self.embedder, rerank=False)
-            if rows:
-                matcher.add([self._sentences[r]["norm"] for r in rows], ids=[str(r) for r in rows],
-                            vectors=self._vectors[rows])
-            self._matcher = matcher
-        found = self._matcher.search(queries, k=max(MIN_MATCH_DEPTH, k * MATCHES_PER_CLAIM), min_score=min_score)
+            if len(rows):
+                matcher.add([work.norms[r] for r in rows], ids=[str(r) for r in rows], vectors=work.vectors[rows])
+            work.matcher = matcher
+        found = work.matcher.search(queries, k=max(MIN_MATCH_DEPTH, k * MATCHES_PER_CLAIM), min_score=min_score)
         # The matcher embeds the queries too but returns no vectors: one batch here for the stances.
         query_vectors = self.embedder.encode(queries) if assess and queries else np.zeros((0, 0))
-        out = []
-        for q, (query, matches) in enumerate(zip(queries, found)):
+        ranked_all = []
+        for matches in found:
             best: dict[int, tuple[float, int]] = {}
             for m in matches:
                 row = int(m.id)
-                cid = self._sentences[row]["claim"]
+                cid = int(work.claim_of[row])
                 if cid not in best or m.score > best[cid][0]:
                     best[cid] = (m.score, row)
-            ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
-            reps = [self._claims[cid]["representative"] for cid, _ in ranked]
+            ranked_all.append(sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k])
+        wanted = sorted({r for ranked in ranked_all for cid, (_, row) in ranked
+                         for r in (row, work.claims[cid]["representative"])})
+        shown = self._texts(wanted)
+        out = []
+        for q, (query, ranked) in enumerate(zip(queries, ranked_all)):
+            reps = [work.claims[cid]["representative"] for cid, _ in ranked]
             relations: list[dict[str, Any]] = [{} for _ in ranked]
             if assess and ranked:
                 relations = match_relations([query] * len(reps), np.repeat(query_vectors[q][None, :], len(reps), 0),
-                                        [self._sentences[r]["norm"] for r in reps], self._vectors[reps],
-                                        self.embedder.model_id)
-            out.append([ClaimMatch(claim_id=cid, score=score, rank=rank, representative=self._sentences[rep]["text"],
-                                   matched_text=self._sentences[row]["text"],
-                                   matched_doc_id=self._sentences[row]["doc_id"], **relation)
+                                            [work.norms[r] for r in reps], work.vectors[reps], self.embedder.model_id)
+            out.append([ClaimMatch(claim_id=cid, score=score, rank=rank, representative=shown[rep][0],
+                                   matched_text=shown[row][0], matched_doc_id=shown[row][1], **relation)
                         for rank, ((cid, (score, row)), rep, relation) in enumerate(zip(ranked, reps, relations), 1)])
         return out
 
+    def _texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str]]:
+        out: dict[int, tuple[str, str]] = {}
+        for i in range(0, len(rows), _IN_CHUNK):
+            chunk = list(rows[i:i + _IN_CHUNK])
+            out.update((row, (text, doc_id)) for row, text, doc_id in self._records.query(
+                f"SELECT row, text, doc_id FROM sentences WHERE row IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def close(self) -> None:
+        """Close the database (the object is unusable afterwards)."""
+        self._records.close()
+        self._work = None
+
     def __repr__(self) -> str:
-        return f"ClaimStore({str(self.path)!r}, {len(self._claims)} claims, {len(self._sentences)} sentences)"
+        return f"ClaimStore({str(self.path)!r}, {len(self)} claims, {self.n_sentences} sentences)"
 
 
-def _sentence_record(sentence: Sentence, batch: int, claim: int | None, core: float) -> dict:
-    return {"doc_id": sentence.doc_id, "position": sentence.position, "text": sentence.text, "norm": sentence.norm,
-            "start": sentence.start, "end": sentence.end, "outlet": sentence.outlet, "published": sentence.published,
-            "batch": batch, "claim": claim, "core": float(core) if np.isfinite(core) else None}
+def _check_model(path: Path, meta: dict[str, Any], embedder: Embedder) -> None:
+    if meta["model_id"] != embedder.model_id:
+        raise ModelMismatchError(f"{path} was built with model {meta['model_id']}, not {embedder.model_id}: "
+                                 "open it with that model")
+    if meta["dimension"] != embedder.dimension:
+        raise ModelMismatchError(f"{path} has vectors of dimension {meta['dimension']}, the model "
+                                 f"{embedder.dimension}")
 
 
-def _sentence(record: dict) -> Sentence:
-    return Sentence(record["doc_id"], record["position"], record["text"], record["norm"], record["start"],
-                    record["end"], record["outlet"], record["published"])
+def _check_settings(path: Path, settings: dict[str, Any]) -> None:
+    ok = all(isinstance(settings.get(k), int) and not isinstance(settings.get(k), bool)
+             for k in ("min_cluster_size", "min_samples")) and isinstance(settings.get("min_cohesion"), (int, float))
+    if not ok or not (2 <= settings["min_cluster_size"] <= 10**9 and 1 <= settings["min_samples"] <= 10**9
+                      and -1 <= settings["min_cohesion"] <= 1
+                      and settings.get("granularity", "claim") in ("claim", "assertion")):
+        raise StorageError(f"{path}: the store's settings are out of range ({settings}); the store is damaged")
 
 
-def _unclustered(record: dict) -> Member:
-    return member_of(_sentence(record), None, 0.0)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

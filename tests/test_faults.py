@@ -1,6 +1,7 @@
-"""Fault injection: every write of a store update fails in turn (a full disk), at the level of whole files
-and of the fsyncs inside them; each time the object in memory and the directory on disk are exactly as
-before, no temporary file is left, and retrying the same batch gives what a clean update gives."""
+"""Fault injection: every write of a store update fails in turn (a full disk): the segment file, the fsyncs
+and the rename inside it, the database growing past a full disk (SQLite's own SQLITE_FULL), and a failure
+inside the update's transaction; each time the store on disk and what it shows are exactly as before, no
+file of the failed update is left, and retrying the same batch gives what a clean update gives."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import shutil
 import pytest
 
 import claimcluster._files as files
-import claimcluster._persist as persist
+import claimcluster._records as records
 from claimcluster import ClaimStore, StorageError
 
 SETTINGS = {"min_cluster_size": 2}
@@ -25,7 +26,7 @@ def fingerprint(store: ClaimStore) -> tuple:
 
 
 def listing(path) -> list[str]:
-    return sorted(p.name for p in path.iterdir() if p.name != "lock")
+    return sorted(p.name for p in path.iterdir() if p.name not in ("lock", "store.sqlite-wal", "store.sqlite-shm"))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def count_calls(monkeypatch, base, embedder, target, name) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target, name", [(persist, "atomic_write_bytes"), (persist, "atomic_write_text"),
+@pytest.mark.parametrize("target, name", [(records, "atomic_write_bytes"), (records, "_insert"),
                                           (files.os, "fsync"), (files.os, "replace")])
 def test_every_write_of_an_update_failing_in_turn_loses_nothing(base, embedder, monkeypatch, target, name, tmp_path):
     root, docs, clean = base
@@ -93,3 +94,23 @@ def test_every_write_of_an_update_failing_in_turn_loses_nothing(base, embedder, 
         assert fingerprint(store) == clean
         assert fingerprint(ClaimStore.open(path, embedder=embedder)) == clean
         assert not [n for n in os.listdir(path) if n.endswith(".tmp")]
+
+
+def test_a_database_that_cannot_grow_fails_the_update_cleanly(base, embedder, tmp_path):
+    """SQLite's own full disk: the database may not grow by one page (max_page_count), so the update's
+    transaction fails inside SQLite and is rolled back."""
+    root, docs, clean = base
+    path = tmp_path / "full"
+    shutil.copytree(root / "base", path)
+    store = ClaimStore.open(path, embedder=embedder)
+    before, files_before = fingerprint(store), listing(path)
+    (pages,) = store._records.query("PRAGMA page_count")[0]
+    store._records.query(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageError, match="full"):
+        store.update(docs[3:])
+    assert fingerprint(store) == before
+    assert listing(path) == files_before, "the failed update's segment was left behind"
+    store._records.query(f"PRAGMA max_page_count = {2**30}")
+    store.update(docs[3:])
+    assert fingerprint(store) == clean
+    assert fingerprint(ClaimStore.open(path, embedder=embedder)) == clean

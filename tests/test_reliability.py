@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import claimcluster._persist as persist
+import claimcluster._records as records
 from claimcluster import (
     ClaimIndex,
     ClaimStore,
@@ -175,19 +176,19 @@ def test_a_full_disk_during_update_leaves_memory_and_disk_as_they_were(embedder,
     docs = list(seed_corpus.documents)
     store = ClaimStore.create(tmp_path / "s", docs[:3], embedder=embedder, min_cluster_size=2)
     before = fingerprint(store)
-    real = persist.atomic_write_bytes
+    real = records.atomic_write_bytes
 
     def full(path, data):
-        if str(path).endswith(".faiss"):
+        if str(path).endswith(".npy"):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data)
 
-    monkeypatch.setattr(persist, "atomic_write_bytes", full)
+    monkeypatch.setattr(records, "atomic_write_bytes", full)
     with pytest.raises(StorageError, match="No space"):
         store.update(docs[3:])
     assert fingerprint(store) == before
     assert fingerprint(ClaimStore.open(tmp_path / "s", embedder=embedder)) == before
-    monkeypatch.setattr(persist, "atomic_write_bytes", real)
+    monkeypatch.setattr(records, "atomic_write_bytes", real)
     report = store.update(docs[3:])  # the retry is accepted: nothing of the failed batch stayed behind
     assert report.documents == len(docs) - 3
     assert fingerprint(ClaimStore.open(tmp_path / "s", embedder=embedder)) == fingerprint(store)
@@ -196,12 +197,13 @@ def test_a_full_disk_during_update_leaves_memory_and_disk_as_they_were(embedder,
 def test_temporaries_of_killed_writes_are_removed_by_the_next_write(embedder, seed_corpus, tmp_path):
     docs = list(seed_corpus.documents)
     store = ClaimStore.create(tmp_path / "s", docs[:3], embedder=embedder, min_cluster_size=2)
-    for name in (".sentences.2.jsonl.ab12cd.tmp", ".manifest.json.zz9.tmp"):
+    for name in (".segment.2.npy.ab12cd.tmp", "segment.7.npy", ".store.sqlite.new", ".store.sqlite.new-journal"):
         (tmp_path / "s" / name).write_bytes(b"partial")
     (tmp_path / "s" / "notes.tmp").write_text("the user's own file")
     store.update(docs[3:])
     left = sorted(p.name for p in (tmp_path / "s").iterdir())
     assert not any(n.endswith(".tmp") and n.startswith(".") for n in left)
+    assert not any(n.startswith(".store.sqlite.new") or n == "segment.7.npy" for n in left)
     assert "notes.tmp" in left  # only its own temporaries
 
 
@@ -264,19 +266,14 @@ def test_records_edited_with_a_matching_checksum_are_storage_errors(saved, embed
 
 def test_store_records_are_checked_too(store, embedder, tmp_path):
     import shutil
+    import sqlite3
 
     copy = tmp_path / "copy"
     shutil.copytree(store.path, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    entry = manifest["files"]["claims"]
-    rows = [json.loads(line) for line in (copy / entry["path"]).read_text().splitlines()]
-    rows[0]["representative"] = 10**6
-    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    (copy / entry["path"]).write_bytes(data)
-    entry["sha256"] = hashlib.sha256(data).hexdigest()
-    (copy / "manifest.json").write_text(json.dumps(persist.signed(manifest)))
-    with pytest.raises(StorageError, match="points at sentences"):
-        ClaimStore.open(copy, embedder=embedder)
+    with sqlite3.connect(copy / "store.sqlite") as conn:  # foreign keys are off in a plain connection
+        conn.execute("UPDATE claims SET representative = 1000000 WHERE id = 0")
+    with pytest.raises(StorageError, match="point at records the store does not have"):
+        ClaimStore.open(copy, embedder=embedder).verify()
 
 
 def test_assertion_claim_ids_do_not_depend_on_document_order(embedder, seed_corpus):

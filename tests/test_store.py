@@ -14,18 +14,22 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from claimcluster import ClaimStore, Embedder, InputError, ModelMismatchError, StorageError, StoreLockedError
-from claimcluster._persist import signed
+from claimcluster import ClaimStore, Document, Embedder, InputError, ModelMismatchError, StorageError, StoreLockedError
 from claimcluster.cli import main
 from claimcluster.embed import packaged_model_path
 
 from .conftest import SEEDS
 
+DATA = SEEDS.parent / "tests" / "data"
+
 SETTINGS = {"min_cluster_size": 2}
 
 
 def assignments(store: ClaimStore) -> dict[tuple[str, int], int | None]:
-    return {(s["doc_id"], s["start"]): s["claim"] for s in store._sentences}
+    """(doc_id, start) -> claim id (None when unclustered), read through the public API."""
+    out: dict[tuple[str, int], int | None] = {(m.doc_id, m.start): None for m in store.unclustered()}
+    out.update({(m.doc_id, m.start): c.id for c in store.claims() for m in c.members})
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,7 @@ def four_then_five(docs, embedder, tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "claims"
     store = ClaimStore.create(path, docs[:4], embedder=embedder, **SETTINGS)
     before = assignments(store)
-    known = set(store._claims)
+    known = {c.id for c in store.claims()}
     report = store.update(docs[4:])
     return path, store, before, known, report
 
@@ -49,7 +53,7 @@ def test_update_keeps_ids_and_joins_known_claims(four_then_five, docs, embedder)
     # No clustered sentence moved and no id changed; a sentence left unclustered may found a new claim.
     assert all(after[key] == claim for key, claim in before.items() if claim is not None)
     assert all(after[key] is None or after[key] in report.new_claims for key, claim in before.items() if claim is None)
-    assert known <= set(store._claims)
+    assert known <= {c.id for c in store.claims()}
     assert report.joined, "the fifth article repeats claims of the first four"
     fifth = docs[4].doc_id
     joined_members = [m for cid in report.joined for m in store.claim(cid).members if m.doc_id == fifth]
@@ -76,15 +80,40 @@ def test_timeline_and_spread(four_then_five, docs):
 def test_claim_set_of_a_store(four_then_five):
     _, store, _, _, _ = four_then_five
     claims = store.claim_set()
-    assert claims.n_sentences == len(store._sentences)
-    assert {c.id for c in claims.claims} == set(store._claims)
+    assert claims.n_sentences == store.n_sentences
+    assert {c.id for c in claims.claims} == set(store._load_work().claims)
+
+
+def test_cached_stances_are_what_reading_the_claim_would_compute(four_then_five):
+    """Members keep the similarity and stance computed when they joined (earlier updates, other batch mates):
+    the same as putting each claim together from its vectors now, as the pipeline does."""
+    from claimcluster.assertion import shipped_stance_scorer
+    from claimcluster.claims import assemble_claim
+    from claimcluster.documents import Sentence
+
+    _, store, _, _, _ = four_then_five
+    work = store._load_work()
+    scorer = shipped_stance_scorer(store.embedder.model_id)
+    rows_of: dict[int, list[int]] = {}
+    for row, claim in store._records.query("SELECT row, claim FROM members ORDER BY row"):
+        rows_of.setdefault(claim, []).append(row)
+    records = {row: rest for row, *rest in store._records.query(
+        'SELECT s.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published FROM sentences s '
+        'JOIN documents d USING (doc_id)')}
+    for claim in store.claims():
+        rows = rows_of[claim.id]
+        sentences = [Sentence(d, p, t, work.norms[r], a, b, o, pub) for r in rows
+                     for d, p, t, a, b, o, pub in [records[r]]]
+        representative = rows.index(work.claims[claim.id]["representative"])
+        fresh = assemble_claim(claim.id, sentences, work.vectors[rows], representative, [1.0] * len(rows), scorer)
+        assert fresh.to_dict() == claim.to_dict()
 
 
 def test_batch_and_one_by_one_agree_on_known_claims(docs, embedder, tmp_path):
     at_once = ClaimStore.create(tmp_path / "a", docs[:2], embedder=embedder, **SETTINGS)
     one_by_one = ClaimStore.create(tmp_path / "b", docs[:2], embedder=embedder, **SETTINGS)
-    known = set(at_once._claims)
-    assert known == set(one_by_one._claims)
+    known = {c.id for c in at_once.claims()}
+    assert known == {c.id for c in one_by_one.claims()}
     at_once.update(docs[2:])
     for doc in docs[2:]:
         one_by_one.update([doc])
@@ -126,26 +155,108 @@ def test_duplicate_documents_are_refused(four_then_five, docs):
 def test_damaged_missing_and_foreign(four_then_five, embedder, tmp_path):
     path = tmp_path / "copy"
     shutil.copytree(four_then_five[0], path)
-    manifest = json.loads((path / "manifest.json").read_text())
     other = Embedder(str(tmp_path / "model"))
     (tmp_path / "model").symlink_to(packaged_model_path(), target_is_directory=True)
     with pytest.raises(ModelMismatchError, match=re.escape(f"was built with model {embedder.model_id},")):
         ClaimStore.open(path, embedder=other)
-    sentences = path / manifest["files"]["sentences"]["path"]
-    sentences.write_bytes(sentences.read_bytes()[:-10])
+    segment = sorted(path.glob("segment.*.npy"))[-1]
+    segment.write_bytes(segment.read_bytes()[:-10])
+    opened = ClaimStore.open(path, embedder=embedder)  # the records are fine: claims can be read...
+    assert opened.claims()
+    with pytest.raises(StorageError, match="does not match its checksum"):  # ...the vectors cannot be used
+        opened.match("Russian personnel")
     with pytest.raises(StorageError, match="does not match its checksum"):
-        ClaimStore.open(path, embedder=embedder)
-    sentences.unlink()
+        opened.verify()
+    segment.unlink()
     with pytest.raises(StorageError, match="is missing"):
+        ClaimStore.open(path, embedder=embedder).update([])
+    database = path / "store.sqlite"
+    data = bytearray(database.read_bytes())
+    data[4096 * 2 + 100: 4096 * 2 + 200] = b"\xff" * 100  # a damaged page
+    database.write_bytes(bytes(data))
+    (path / "store.sqlite-wal").unlink(missing_ok=True)
+    with pytest.raises(StorageError, match="damaged|not a readable"):
+        ClaimStore.open(path, embedder=embedder).verify()
+    database.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StorageError, match="not a readable store database"):
         ClaimStore.open(path, embedder=embedder)
-    (path / "manifest.json").write_text('{"kind": "claim-store", "files": ')
-    with pytest.raises(StorageError, match="manifest.json is damaged"):
-        ClaimStore.open(path, embedder=embedder)
-    (path / "manifest.json").write_text(json.dumps(signed(dict(manifest, kind="claim-index"))))
-    with pytest.raises(StorageError, match="holds a 'claim-index'"):
-        ClaimStore.open(path, embedder=embedder)
-    with pytest.raises(StorageError, match="no manifest.json"):
+    with pytest.raises(StorageError, match="has no store.sqlite"):
         ClaimStore.open(tmp_path, embedder=embedder)
+    index_dir = tmp_path / "an-index"
+    (index_dir).mkdir()
+    (index_dir / "manifest.json").write_text(json.dumps({"kind": "claim-index", "files": {}}))
+    with pytest.raises(StorageError, match="holds a 'claim-index'"):
+        ClaimStore.open(index_dir, embedder=embedder)
+
+
+def test_edited_records_are_refused(four_then_five, embedder, tmp_path):
+    """Records edited behind the store's back (foreign keys off) are found by verify()."""
+    import sqlite3
+
+    path = tmp_path / "edited"
+    shutil.copytree(four_then_five[0], path)
+    with sqlite3.connect(path / "store.sqlite") as conn:
+        conn.execute("UPDATE claims SET representative = (SELECT MIN(row) FROM sentences "
+                     "WHERE row NOT IN (SELECT row FROM members)) WHERE id = 0")
+    with pytest.raises(StorageError, match="representative is not one of its members"):
+        ClaimStore.open(path, embedder=embedder).verify()
+    with sqlite3.connect(path / "store.sqlite") as conn:
+        conn.execute("UPDATE members SET claim = 10000 WHERE row = (SELECT MIN(row) FROM members)")
+    with pytest.raises(StorageError, match="point at records the store does not have"):
+        ClaimStore.open(path, embedder=embedder).verify()
+    with sqlite3.connect(path / "store.sqlite") as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE members SET stance = 'maybe'")  # STRICT tables and CHECKs refuse bad values
+
+
+def test_a_store_of_the_earlier_format_is_refused_then_migrated(embedder, tmp_path):
+    """A format-2 store (written by the previous release, tests/data) opens only after migrate(), which keeps
+    every claim, member, stance, merge suggestion and timeline as the previous release showed them."""
+    path = tmp_path / "old"
+    shutil.copytree(DATA / "store-format2", path)
+    expected = json.loads((DATA / "store-format2.expected.json").read_text())
+    with pytest.raises(StorageError, match="claimcluster store migrate"):
+        ClaimStore.open(path, embedder=embedder)
+    migrated = ClaimStore.migrate(path, embedder=embedder)
+    shown = migrated.claim_set().to_dict()
+    assert shown["claims"] == expected["claims"]
+    assert shown["unclustered"] == expected["unclustered"]
+    assert migrated.merge_suggestions == expected["merge_suggestions"]
+    assert migrated.timeline(1) == expected["timeline_1"]
+    assert sorted(p.name for p in path.iterdir() if not p.name.startswith("store.sqlite-")) == [
+        "lock", "segment.1.npy", "store.sqlite"]
+    assert migrated.verify()["sentences"] == expected["summary"]["n_sentences"]
+    assert ClaimStore.migrate(path, embedder=embedder).generation == migrated.generation  # already migrated
+    report = migrated.update([Document("new", "Mattis also said he was not aware of any Russian casualties.")])
+    assert report.sentences == 1
+
+
+def test_a_killed_migration_leaves_the_old_store_or_the_new(embedder, tmp_path):
+    for delay in (0.0, 0.3, 1.0, 3.0):
+        path = tmp_path / f"m{delay}"
+        shutil.copytree(DATA / "store-format2", path)
+        proc = subprocess.Popen([sys.executable, "-c", MIGRATOR, str(path)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "migrating"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        try:
+            store = ClaimStore.open(path, embedder=embedder)
+        except StorageError as exc:
+            assert "claimcluster store migrate" in str(exc)  # still the old store, intact: migrate again
+            store = ClaimStore.migrate(path, embedder=embedder)
+        assert len(store.claims()) == 21
+        store.update([Document("later", "A sentence of a later day.")])
+        assert not [p.name for p in path.iterdir() if p.name.endswith(".tmp") or "json" in p.name]
+
+
+MIGRATOR = textwrap.dedent(
+    """
+    import sys
+    from claimcluster import ClaimStore
+    print("migrating", flush=True)
+    ClaimStore.migrate(sys.argv[1])
+    """
+)
 
 
 UPDATER = textwrap.dedent(
@@ -188,10 +299,12 @@ def test_sigkill_during_update_leaves_a_working_store(four_then_five, docs, embe
         report = store.update(docs[4:])  # still writable
         assert report.documents == 1
         leftovers = [p.name for p in path.iterdir() if p.name.endswith(".tmp")]
-        manifest = json.loads((path / "manifest.json").read_text())
-        listed = {f["path"] for f in manifest["files"].values()}
         assert not leftovers, "the next write removes what the killed one left"
-        assert {p.name for p in path.iterdir()} - listed - {"manifest.json", "lock"} == set()
+        segments = {p.name for p in path.glob("segment.*.npy")}
+        assert len(segments) == store.n_segments, "no segment but those the records name"
+        assert {p.name for p in path.iterdir()} - segments - {"store.sqlite", "store.sqlite-wal", "store.sqlite-shm",
+                                                               "lock"} == set()
+        assert store.verify()["sentences"] == store.n_sentences
     assert "before" in outcomes
 
 
@@ -219,7 +332,9 @@ def test_second_writer_waits_or_fails_clearly(four_then_five, docs, embedder, tm
     store.update(docs[3:4])
     other.update(docs[4:5])
     final = ClaimStore.open(path, embedder=embedder)
-    assert {d["doc_id"] for d in final._documents} == {d.doc_id for d in docs}
+    assert final.n_documents == len(docs)
+    assert {m.doc_id for c in final.claims() for m in c.members} | {m.doc_id for m in final.unclustered()} == {
+        d.doc_id for d in docs}
 
 
 def test_cli_store_flow(docs, tmp_path):
@@ -239,6 +354,18 @@ def test_cli_store_flow(docs, tmp_path):
     assert json.loads(listing.output)["claims"]
     again = runner.invoke(main, ["store", "update", target, str(SEEDS / f"{docs[4].doc_id}.txt")])
     assert again.exit_code == 2 and "already in the store" in again.output
+    checked = runner.invoke(main, ["store", "check", target])
+    assert checked.exit_code == 0 and "ok (" in checked.output and "2 vector segments" in checked.output
+    compacted = runner.invoke(main, ["store", "compact", target])
+    assert compacted.exit_code == 0 and "2 vector segments merged into 1" in compacted.output
+    assert "1 vector segments" in runner.invoke(main, ["store", "check", target]).output
+    old = tmp_path / "old"
+    shutil.copytree(DATA / "store-format2", old)
+    refused = runner.invoke(main, ["store", "show", str(old)])
+    assert refused.exit_code == 2 and f"claimcluster store migrate {old}" in refused.output
+    migrated = runner.invoke(main, ["store", "migrate", str(old)])
+    assert migrated.exit_code == 0 and "21 claims, 153 sentences" in migrated.output
+    assert runner.invoke(main, ["store", "show", str(old)]).exit_code == 0
 
 
 def test_assertion_store_keeps_denials_out_of_claims(docs, embedder, tmp_path):

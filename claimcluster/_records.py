@@ -1,0 +1,417 @@
+"""A :class:`~claimcluster.store.ClaimStore` directory: records in SQLite, vectors in append-only segments.
+
+``store.sqlite`` (WAL, synchronous=FULL, foreign keys on, STRICT tables) holds the documents,
+sentences, claims, their members with the similarity and stance toward the claim's
+representative (computed once, when the member joins), each claim's core rows with their core
+distances, merge suggestions, the store's settings and generation, and the list of vector
+segments. Each update writes one ``segment.N.npy`` of its new sentence vectors (fsynced before
+anything names it) and then inserts its records, the segment's row and the next generation in
+one transaction: the commit is the switch, so a process killed at any moment leaves the old
+state or the new one. A segment no committed row names is what a killed write left; the next
+writer removes it. Vectors are stored once (the FAISS index is built in memory from them).
+
+Checks: opening verifies the kind, format and model of the store and that the segments cover the
+sentence rows; every write first runs SQLite's ``quick_check``; loading the vectors verifies each
+segment's SHA-256; :meth:`Records.verify` checks everything (``integrity_check``, foreign keys, every
+claim's representative and core rows among its members, unit vectors); a damaged page that a
+query meets is an error. Every failure is a :class:`~claimcluster.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from claimcluster._files import atomic_write_bytes
+from claimcluster._persist import read_checked
+from claimcluster.errors import StorageError
+
+KIND = "claim-store"
+FORMAT_VERSION = 3  # 3: SQLite records and vector segments (2: JSONL tables and one vector file per generation)
+DB_FILE = "store.sqlite"
+_NEW_DB = ".store.sqlite.new"  # a database being created or migrated, renamed to DB_FILE when complete
+# Small pages: an update inserts members and core rows of known claims all over their tables, and each
+# page it touches is written twice (the write-ahead log, then the checkpoint).
+PAGE_SIZE = 1024
+SEGMENT_FILE = re.compile(r"^segment\.(\d+)\.npy$")
+_SEGMENT_TEMPORARY = re.compile(r"^\.segment\.\d+\.npy\..+\.tmp$")
+# Files of a format-2 store, removed once a migration has committed.
+OLD_FORMAT_FILE = re.compile(r"^(manifest\.json|(index|vectors|documents|sentences|claims|merges)\.\d+\."
+                             r"(npy|jsonl|faiss))$")
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE segments (id INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE, first_row INTEGER NOT NULL,
+    rows INTEGER NOT NULL CHECK (rows > 0), sha256 TEXT NOT NULL, bytes INTEGER NOT NULL) STRICT;
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, outlet TEXT, published TEXT, title TEXT, url TEXT,
+    batch INTEGER NOT NULL CHECK (batch >= 0)) STRICT;
+CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents (doc_id),
+    position INTEGER NOT NULL, text TEXT NOT NULL, norm TEXT, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    batch INTEGER NOT NULL) STRICT;
+CREATE TABLE claims (id INTEGER PRIMARY KEY CHECK (id >= 0),
+    representative INTEGER NOT NULL REFERENCES sentences (row), radius REAL NOT NULL, batch INTEGER NOT NULL,
+    cohesion REAL NOT NULL, size INTEGER NOT NULL, n_documents INTEGER NOT NULL, n_outlets INTEGER NOT NULL) STRICT;
+CREATE TABLE members (row INTEGER PRIMARY KEY REFERENCES sentences (row),
+    claim INTEGER NOT NULL REFERENCES claims (id), similarity REAL NOT NULL,
+    stance TEXT CHECK (stance IN ('repeats', 'denies', 'reports')), stance_score REAL) STRICT;
+CREATE INDEX members_by_claim ON members (claim);
+CREATE TABLE core_rows (claim INTEGER NOT NULL REFERENCES claims (id), row INTEGER NOT NULL REFERENCES members (row),
+    core REAL, PRIMARY KEY (claim, row)) STRICT, WITHOUT ROWID;
+CREATE TABLE merges (id INTEGER PRIMARY KEY, claims TEXT NOT NULL, sentence INTEGER NOT NULL
+    REFERENCES sentences (row)) STRICT;
+"""
+
+
+@dataclass
+class Change:
+    """What one update adds: written as one segment file and one transaction."""
+
+    vectors: np.ndarray
+    documents: list[tuple] = field(default_factory=list)
+    """(doc_id, outlet, published, title, url, batch)"""
+    sentences: list[tuple] = field(default_factory=list)
+    """(row, doc_id, position, text, norm or None, start, end, batch)"""
+    claims: list[tuple] = field(default_factory=list)
+    """(id, representative, radius, batch, cohesion, size, n_documents, n_outlets)"""
+    stats: list[tuple] = field(default_factory=list)
+    """(cohesion, size, n_documents, n_outlets, id) of known claims that gained members"""
+    members: list[tuple] = field(default_factory=list)
+    """(row, claim, similarity, stance, stance_score)"""
+    core_rows: list[tuple] = field(default_factory=list)
+    """(claim, row, core or None)"""
+    merges: list[tuple] = field(default_factory=list)
+    """(JSON list of claim ids, sentence row)"""
+
+
+def _storage_error(directory: Path, exc: BaseException) -> StorageError:
+    if isinstance(exc, OSError):
+        return StorageError(f"cannot write {directory}: {exc.strerror or exc}"
+                            + (f" ({exc.filename})" if exc.filename else ""))
+    return StorageError(f"{directory / DB_FILE}: {exc}")
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+class Records:
+    """The open database of a store directory (one connection, used under a lock)."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection):
+        self.directory = directory
+        self.conn = conn
+        self.lock = threading.RLock()
+
+    # -- creating and opening ------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: Path, meta: dict[str, Any], change: Change, timeout: float) -> Records:
+        """Write a new store (the caller holds the directory's write lock): the first segment,
+        then the complete database under a temporary name, renamed into place."""
+        new = directory / _NEW_DB
+        try:
+            for stale in (new, directory / f"{_NEW_DB}-journal"):
+                stale.unlink(missing_ok=True)
+            segment = _write_segment(directory, 1, change.vectors) if len(change.vectors) else None
+            conn = _connect(new, timeout)
+            try:  # a database nobody reads until it is renamed: a failure half way is simply removed
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+                conn.executescript(SCHEMA)
+                with _transaction(conn):
+                    conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                     [(k, json.dumps(v)) for k, v in {**meta, "generation": 1}.items()])
+                    if segment is not None:
+                        _insert_segment(conn, 1, 0, segment)
+                    _insert(conn, change)
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            _fsync(new)
+            os.replace(new, directory / DB_FILE)
+            _fsync(directory)
+        except (OSError, sqlite3.Error) as exc:
+            new.unlink(missing_ok=True)
+            raise _storage_error(directory, exc) from exc
+        return cls.open(directory, timeout)
+
+    @classmethod
+    def open(cls, directory: Path, timeout: float) -> Records:
+        path = directory / DB_FILE
+        if path.is_symlink():
+            raise StorageError(f"{path} is a symbolic link: refusing to read outside the directory")
+        if not path.is_file():
+            raise _not_a_store(directory)
+        try:
+            conn = _connect(path, timeout)
+            conn.execute("PRAGMA journal_mode = WAL")
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: text of a damaged page that is not UTF-8
+            raise StorageError(f"{path} is not a readable store database ({exc}); restore it from a "
+                               "backup") from None
+        records = cls(directory, conn)
+        try:
+            records.check_meta()
+        except BaseException:
+            conn.close()
+            raise
+        return records
+
+    def quick_check(self) -> None:
+        """SQLite's structural check of the database (pages, b-trees, free list); StorageError on damage.
+        Run before every write and by :meth:`verify`: a damaged page that a read meets is an error too."""
+        problems = [r[0] for r in self.query("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise StorageError(f"{self.directory / DB_FILE} is damaged ({'; '.join(problems[:3])}); restore it "
+                               "from a backup")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- reading -------------------------------------------------------------------------
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self.lock:
+            try:
+                return self.conn.execute(sql, args).fetchall()
+            except (sqlite3.Error, ValueError) as exc:  # ValueError: text of a damaged page that is not UTF-8
+                raise StorageError(f"{self.directory / DB_FILE} cannot be read ({exc}): the store is damaged") \
+                    from None
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            return {key: json.loads(value) for key, value in self.query("SELECT key, value FROM meta")}
+        except ValueError:
+            raise StorageError(f"{self.directory / DB_FILE}: its settings are not JSON: the store is damaged") \
+                from None
+
+    def check_meta(self) -> dict[str, Any]:
+        meta = self.meta()
+        where = self.directory / DB_FILE
+        if meta.get("kind") != KIND:
+            raise StorageError(f"{where} holds a {meta.get('kind')!r}, not a {KIND!r}")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StorageError(f"{where} has format {version}; this claimcluster reads up to {FORMAT_VERSION}: "
+                               "upgrade claimcluster")
+        for key, kind in (("model_id", str), ("dimension", int), ("settings", dict), ("generation", int)):
+            if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+                raise StorageError(f"{where}: {key!r} is missing or not a {kind.__name__}: the store is damaged")
+        rows = self.query("SELECT COALESCE(SUM(rows), 0), COUNT(*) FROM segments")[0]
+        (sentences,) = self.query("SELECT COALESCE(MAX(row) + 1, 0) FROM sentences")[0]
+        if rows[0] != sentences:
+            raise StorageError(f"{where}: its vector segments hold {rows[0]} rows for {sentences} sentences: the "
+                               "store is damaged")
+        return meta
+
+    def generation(self) -> int:
+        (value,) = self.query("SELECT value FROM meta WHERE key = 'generation'")[0]
+        return int(value)
+
+    def segments(self) -> list[tuple[int, str, int, int, str]]:
+        """(id, file, first_row, rows, sha256), in row order."""
+        return self.query("SELECT id, file, first_row, rows, sha256 FROM segments ORDER BY first_row")
+
+    def vectors(self, dimension: int) -> np.ndarray:
+        """Every sentence vector, each segment checked against its SHA-256."""
+        parts, expected = [], 0
+        for _, name, first_row, rows, sha256 in self.segments():
+            if not SEGMENT_FILE.match(name) or first_row != expected:
+                raise StorageError(f"{self.directory / DB_FILE}: segment {name!r} is not a segment of this store "
+                                   "(or leaves a gap): the store is damaged")
+            array = _read_segment(self.directory / name, sha256)
+            if array.shape != (rows, dimension):
+                raise StorageError(f"{self.directory / name} holds vectors of shape {array.shape}, not "
+                                   f"({rows}, {dimension}): the store is damaged")
+            parts.append(array)
+            expected += rows
+        if not parts:
+            return np.zeros((0, dimension), dtype=np.float32)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    # -- writing (the caller holds the directory's write lock) ------------------------------
+    def commit(self, change: Change, generation: int) -> None:
+        """Write ``change`` as generation ``generation + 1``: a new segment, then one transaction.
+
+        Raises StorageError when nothing was committed (the segment is removed again); a failure
+        after the commit (e.g. while checkpointing) is left to the caller to tell by the generation."""
+        with self.lock:
+            segment_id = int(self.query("SELECT COALESCE(MAX(id), 0) + 1 FROM segments")[0][0])
+            (first_row,) = self.query("SELECT COALESCE(MAX(row) + 1, 0) FROM sentences")[0]
+            try:
+                written = _write_segment(self.directory, segment_id, change.vectors) if len(change.vectors) else None
+                with _transaction(self.conn, immediate=True):
+                    if self.generation() != generation:
+                        raise StorageError(f"{self.directory} was written by another process meanwhile")
+                    if written is not None:
+                        _insert_segment(self.conn, segment_id, first_row, written)
+                    _insert(self.conn, change)
+                    self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
+            except BaseException as exc:
+                if self._committed(generation):
+                    raise
+                (self.directory / f"segment.{segment_id}.npy").unlink(missing_ok=True)
+                if isinstance(exc, (OSError, sqlite3.Error)):
+                    raise _storage_error(self.directory, exc) from exc
+                raise
+            self.checkpoint()
+
+    def _committed(self, generation: int) -> bool:
+        try:
+            return self.generation() == generation + 1
+        except StorageError:
+            return False
+
+    def compact(self, dimension: int, generation: int) -> bool:
+        """Merge every segment into one (a new file, then one transaction); False when there is one or none."""
+        with self.lock:
+            segments = self.segments()
+            if len(segments) < 2:
+                return False
+            vectors = self.vectors(dimension)
+            segment_id = max(s[0] for s in segments) + 1
+            try:
+                written = _write_segment(self.directory, segment_id, vectors)
+                with _transaction(self.conn, immediate=True):
+                    if self.generation() != generation:
+                        raise StorageError(f"{self.directory} was written by another process meanwhile")
+                    self.conn.execute("DELETE FROM segments")
+                    _insert_segment(self.conn, segment_id, 0, written)
+                    self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
+            except (OSError, sqlite3.Error) as exc:
+                (self.directory / f"segment.{segment_id}.npy").unlink(missing_ok=True)
+                raise _storage_error(self.directory, exc) from exc
+            self.remove_leftovers()
+            self.checkpoint()
+            return True
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file (a failure loses nothing: SQLite retries)."""
+        with self.lock, contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def remove_leftovers(self) -> None:
+        """Remove what killed writes left: segments no row names, their temporaries, a half-made
+        database, the files of a format-2 store that was migrated."""
+        listed = {s[1] for s in self.segments()}
+        with contextlib.suppress(OSError):
+            for path in self.directory.iterdir():
+                name = path.name
+                if (SEGMENT_FILE.match(name) and name not in listed) or _SEGMENT_TEMPORARY.match(name) \
+                        or name.startswith(_NEW_DB) or OLD_FORMAT_FILE.match(name) \
+                        or re.match(r"^\.manifest\.json\..+\.tmp$", name):
+                    path.unlink(missing_ok=True)
+
+    # -- full check ------------------------------------------------------------------------
+    def verify(self, dimension: int) -> dict[str, int]:
+        """Everything: SQLite's integrity check and foreign keys, each segment's checksum, unit vectors,
+        every claim's representative and core rows among its members. Counts of what was checked."""
+        where = self.directory / DB_FILE
+        problems = [r[0] for r in self.query("PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise StorageError(f"{where} is damaged ({'; '.join(problems[:3])}); restore it from a backup")
+        if self.query("PRAGMA foreign_key_check"):
+            raise StorageError(f"{where}: records point at records the store does not have: the store is damaged")
+        vectors = self.vectors(dimension)
+        if len(vectors) and not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3):
+            raise StorageError(f"{self.directory}: the sentence vectors are not unit rows: the store is damaged")
+        if self.query("SELECT c.id FROM claims c LEFT JOIN members m ON m.row = c.representative "
+                      "WHERE m.claim IS NOT c.id LIMIT 1"):
+            raise StorageError(f"{where}: a claim's representative is not one of its members: the store is damaged")
+        if self.query("SELECT r.claim FROM core_rows r JOIN members m ON m.row = r.row WHERE m.claim != r.claim "
+                      "LIMIT 1"):
+            raise StorageError(f"{where}: a claim's core row is not one of its members: the store is damaged")
+        (claims,) = self.query("SELECT COUNT(*) FROM claims")[0]
+        return {"sentences": len(vectors), "claims": int(claims), "segments": len(self.segments())}
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, immediate: bool = False) -> Iterator[None]:
+    if not conn.in_transaction:
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _insert(conn: sqlite3.Connection, change: Change) -> None:
+    conn.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)", change.documents)
+    conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?)", change.sentences)
+    conn.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", change.claims)
+    conn.executemany("UPDATE claims SET cohesion = ?, size = ?, n_documents = ?, n_outlets = ? WHERE id = ?",
+                     change.stats)
+    conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)", change.members)
+    conn.executemany("INSERT INTO core_rows VALUES (?, ?, ?)", change.core_rows)
+    conn.executemany("INSERT INTO merges (claims, sentence) VALUES (?, ?)", change.merges)
+
+
+def _write_segment(directory: Path, segment_id: int, vectors: np.ndarray) -> dict[str, Any]:
+    """Write ``segment.ID.npy`` (fsynced); what its row in ``segments`` records."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    data = buffer.getvalue()
+    name = f"segment.{segment_id}.npy"
+    atomic_write_bytes(directory / name, data)
+    return {"file": name, "rows": len(vectors), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _insert_segment(conn: sqlite3.Connection, segment_id: int, first_row: int, segment: dict[str, Any]) -> None:
+    conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)",
+                 (segment_id, segment["file"], first_row, segment["rows"], segment["sha256"], segment["bytes"]))
+
+
+def _read_segment(path: Path, sha256: str) -> np.ndarray:
+    data = read_checked(path, sha256, DB_FILE)
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, TypeError, MemoryError, OSError) as exc:
+        raise StorageError(f"{path} is not a plain .npy array: {exc}") from None
+    if array.dtype != np.float32 or array.ndim != 2 or not np.isfinite(array).all():
+        raise StorageError(f"{path} is not a finite 2-D float32 array: the store is damaged")
+    return array
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _not_a_store(directory: Path) -> StorageError:
+    manifest = directory / "manifest.json"
+    if manifest.is_file():
+        try:
+            old = json.loads(manifest.read_text("utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict) and old.get("kind") == KIND:
+            return StorageError(f"{directory} is a store of format {old.get('format_version')}, written by an earlier "
+                                f"claimcluster: migrate it once with `claimcluster store migrate {directory}` "
+                                "(or ClaimStore.migrate)")
+        if isinstance(old, dict) and isinstance(old.get("kind"), str):
+            return StorageError(f"{directory} holds a {old['kind']!r}, not a {KIND!r}")
+        return StorageError(f"{manifest} is damaged and {directory} has no {DB_FILE}: not a store")
+    return StorageError(f"{directory} has no {DB_FILE}: not a claimcluster store, or not written yet")
+
+
+def exists(directory: Path) -> bool:
+    """Whether ``directory`` holds a store of any format."""
+    return (directory / DB_FILE).exists() or (directory / "manifest.json").exists()

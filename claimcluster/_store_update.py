@@ -1,0 +1,251 @@
+"""The write path of a :class:`~claimcluster.store.ClaimStore`: one batch of documents against the store's
+state in memory, turned into the records and vectors the update adds (:class:`~claimcluster._records.Change`).
+
+Every record is computed here once: a new sentence's claim by the join rule (:mod:`claimcluster._join`),
+new claims from the unclustered pool, and each new member's similarity and stance toward its claim's
+representative, which reading the store then only looks up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from claimcluster._join import core_distances, join_known
+from claimcluster._records import Change
+from claimcluster.assertion import StanceScorer, relate, shipped_stance_scorer, split_assertions
+from claimcluster.cluster import NOISE, cluster_vectors, mean_pairwise_similarity, medoid
+from claimcluster.documents import Document
+from claimcluster.errors import InputError
+from claimcluster.segment import segment_documents
+
+if TYPE_CHECKING:
+    from claimcluster.embed import Embedder
+    from claimcluster.store import UpdateReport
+
+
+@dataclass
+class Work:
+    """What updates and matching need in memory, for one generation of the store."""
+
+    generation: int
+    vectors: np.ndarray
+    index: Any
+    claim_of: np.ndarray
+    """Claim of each sentence row, -1 for none."""
+    core_of: np.ndarray
+    """Core distance of each core row (inf elsewhere)."""
+    claims: dict[int, dict[str, Any]]
+    """representative, core_rows, radius of each claim"""
+    norms: list[str]
+    matcher: Any = None
+
+
+class Update:
+    """One batch of documents against the store's state in memory: ``run`` changes the state
+    (``work``) and returns the records it adds."""
+
+    def __init__(self, work: Work, settings: dict[str, Any], embedder: Embedder,
+                 known_doc_ids: Callable[[Sequence[str]], set[str]], batch: int,
+                 sources: Callable[[Sequence[int]], dict[int, tuple[str, str | None]]] = lambda rows: {}):
+        self.work, self.settings, self.embedder, self.known_doc_ids = work, settings, embedder, known_doc_ids
+        self.batch, self.sources = batch, sources
+        self._scorer: StanceScorer | None = None
+        self._scorer_loaded = False
+
+    @property
+    def stance(self) -> StanceScorer | None:
+        if not self._scorer_loaded:
+            self._scorer, self._scorer_loaded = shipped_stance_scorer(self.embedder.model_id), True
+        return self._scorer
+
+    def run(self, documents: list[Document], report: UpdateReport) -> Change:
+        work = self.work
+        seen: set[str] = set()
+        for document in documents:
+            if document.doc_id in seen:
+                raise InputError(f"document {document.doc_id!r} is given twice; give every document its own doc_id")
+            seen.add(document.doc_id)
+        known = self.known_doc_ids(sorted(seen))
+        if known:
+            raise InputError(f"document {sorted(known)[0]!r} is already in the store; give updates new doc_ids")
+        segmentation = segment_documents(documents)
+        report.rejected.extend(segmentation.dropped)
+        sentences = segmentation.sentences
+        texts = [s.norm for s in sentences]
+        vectors = self.embedder.encode(texts).astype(np.float32, copy=False)
+        report.documents, report.sentences = len(documents), len(sentences)
+        first_new = len(work.norms)
+        batch = self.batch
+        change = Change(vectors=vectors)
+        change.documents = [(d.doc_id, d.outlet, d.published, d.title, d.url, batch) for d in documents]
+        change.sentences = [(first_new + i, s.doc_id, s.position, s.text, s.norm if s.norm != s.text else None,
+                             s.start, s.end, batch) for i, s in enumerate(sentences)]
+        assigned, ranked = self._join_known(vectors, texts, first_new)
+        for i, claims in enumerate(ranked):
+            if claims:
+                report.joined[claims[0]] = report.joined.get(claims[0], 0) + 1
+            if len(claims) > 1:
+                report.merge_suggestions.append({"claims": claims, "sentence": first_new + i})
+        change.merges = [(json.dumps(m["claims"]), m["sentence"]) for m in report.merge_suggestions]
+        work.vectors = np.vstack([work.vectors, vectors]) if len(work.vectors) else vectors
+        work.index.add(vectors)
+        work.claim_of = np.concatenate([work.claim_of, np.array([-1 if a is None else a for a in assigned],
+                                                                dtype=np.int64)])
+        work.core_of = np.concatenate([work.core_of, np.full(len(vectors), np.inf)])
+        work.norms.extend(texts)
+        new_members = [first_new + i for i, a in enumerate(assigned) if a is not None]
+        new_claims = self._form_new_claims(first_new, report, batch, change)
+        new_members += [r for cid in new_claims for r in work.claims[cid]["core_rows"]]
+        change.members = self._members(new_members)
+        grown = {int(work.claim_of[r]) for r in new_members} - set(new_claims)
+        stats = self._stats(grown | set(new_claims),
+                            {first_new + i: (s.doc_id, s.outlet) for i, s in enumerate(sentences)})
+        change.stats = [(*stats[cid], cid) for cid in sorted(grown)]
+        change.claims = [(cid, work.claims[cid]["representative"], work.claims[cid]["radius"], batch, *stats[cid])
+                         for cid in new_claims]
+        change.core_rows = [(cid, r, _finite(work.core_of[r])) for cid in new_claims
+                            for r in work.claims[cid]["core_rows"]]
+        report.new_claims = new_claims
+        report.unclustered = int(np.sum(work.claim_of[first_new:] < 0))
+        return change
+
+    def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
+                    first_new: int) -> tuple[list[int | None], list[list[int]]]:
+        """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
+        work = self.work
+        admissible = None
+        if self.settings.get("granularity") == "assertion":
+            def admissible(i: int, claim_id: int) -> bool:
+                return self._same_assertion(texts[i], vectors[i], claim_id)
+        claim_of = [None if c < 0 else int(c) for c in work.claim_of]
+        assigned, _, ranked = join_known(
+            vectors, work.index, work.vectors, claim_of, work.core_of, work.claims,
+            min_samples=int(self.settings["min_samples"]), min_cohesion=float(self.settings["min_cohesion"]),
+            admissible=admissible)
+        return assigned, ranked
+
+    def _same_assertion(self, text: str, vector: np.ndarray, claim_id: int) -> bool:
+        """Neither a denial of the claim's representative, nor a statement of other figures, nor
+        the same relation between two names with the roles swapped."""
+        rep = self.work.claims[claim_id]["representative"]
+        if self.stance is None:
+            return True
+        (relation,) = relate([text], vector[None, :], self.work.norms[rep], self.work.vectors[rep], self.stance)
+        return relation.stance != "denies" and not {"figures", "roles"} & set(relation.conflicts)
+
+    def _form_new_claims(self, first_new: int, report: UpdateReport, batch: int, change: Change) -> list[int]:
+        work = self.work
+        pool = np.flatnonzero(work.claim_of < 0)
+        if len(pool) < 2:
+            return []
+        result = cluster_vectors(work.vectors[pool], min_cluster_size=int(self.settings["min_cluster_size"]),
+                                 min_samples=int(self.settings["min_samples"]),
+                                 min_cohesion=float(self.settings["min_cohesion"]))
+        labels, radii = result.labels, result.radii
+        if self.settings.get("granularity") == "assertion" and self.stance is not None:
+            split = split_assertions([work.norms[r] for r in pool], work.vectors[pool], labels, self.stance,
+                                     min_size=int(self.settings["min_cluster_size"]))
+            # A split-off part is born inside its parent claim: it keeps the parent's radius.
+            parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
+            radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])
+            labels = split
+        next_id = max(work.claims, default=-1) + 1
+        new_claims = []
+        for label in range(len(radii)):
+            rows = [int(pool[j]) for j in np.flatnonzero(labels == label)]
+            if not any(r >= first_new for r in rows):
+                continue
+            representative = rows[medoid(work.vectors[rows])]
+            work.claims[next_id] = {"representative": representative, "core_rows": rows, "radius": float(radii[label])}
+            work.claim_of[rows] = next_id
+            new_claims.append(next_id)
+            next_id += 1
+        # Core distances of new claims' members count only the store; refresh them for the join rule.
+        rows = [r for cid in new_claims for r in work.claims[cid]["core_rows"]]
+        if rows:
+            work.core_of[rows] = core_distances(work.index, work.vectors[rows], int(self.settings["min_samples"]) + 1)
+        return new_claims
+
+    def _members(self, rows: Sequence[int]) -> list[tuple]:
+        """(row, claim, similarity, stance, stance_score) of new members, toward their claim's representative."""
+        work = self.work
+        if not rows:
+            return []
+        rows = list(rows)
+        claims = [int(work.claim_of[r]) for r in rows]
+        reps = [work.claims[c]["representative"] for c in claims]
+        similarity = np.einsum("ij,ij->i", work.vectors[rows].astype(np.float64), work.vectors[reps].astype(np.float64))
+        stances: list[tuple[str | None, float | None]] = [(None, None)] * len(rows)
+        if self.stance is not None:
+            relations = relate([work.norms[r] for r in rows], work.vectors[rows], [work.norms[r] for r in reps],
+                               work.vectors[reps], self.stance, rules=False)
+            stances = [(r.stance, r.stance_score) for r in relations]
+        out = []
+        for row, claim, rep, sim, (stance, score) in zip(rows, claims, reps, similarity, stances):
+            if row == rep:
+                stance, score = ("repeats", 1.0) if self.stance is not None else (None, None)
+            out.append((row, claim, float(sim), stance, None if score is None else float(score)))
+        return out
+
+    def _stats(self, claims: set[int], new: dict[int, tuple[str, str | None]]) -> dict[int, tuple]:
+        """(cohesion, size, n_documents, n_outlets) of each claim, over all its members: the mean
+        pairwise similarity, and the counts its place in the spread order needs (a document of
+        unknown outlet counts as an outlet of its own). ``new`` gives (doc_id, outlet) of rows not
+        stored yet; the others are read with ``self.sources``."""
+        work = self.work
+        order = np.argsort(work.claim_of, kind="stable")
+        sorted_claims = work.claim_of[order]
+        spans = {cid: order[slice(*np.searchsorted(sorted_claims, [cid, cid + 1]))] for cid in claims}
+        stored = self.sources(sorted({r for rows in spans.values() for r in rows.tolist() if r not in new}))
+        out = {}
+        for cid, rows in spans.items():
+            block = work.vectors[rows]
+            where = [new[r] if r in new else stored[r] for r in rows.tolist()]
+            out[cid] = (float(mean_pairwise_similarity(block.sum(axis=0, dtype=np.float64), len(block))), len(rows),
+                        len({doc for doc, _ in where}), len({outlet if outlet is not None else doc
+                                                              for doc, outlet in where}))
+        return out
+
+
+def empty_work(dimension: int) -> Work:
+    import faiss
+
+    return Work(0, np.zeros((0, dimension), dtype=np.float32), faiss.IndexFlatIP(dimension),
+                 np.zeros(0, dtype=np.int64), np.zeros(0), {}, [])
+
+
+def migrated(state: dict[str, Any], embedder: Embedder) -> Change:
+    """The records of a format-2 store's state, each member's similarity and stance computed once."""
+    import faiss
+
+    sentences, vectors = state["sentences"], state["vectors"]
+    index = faiss.IndexFlatIP(embedder.dimension)
+    work = Work(0, vectors, index, np.array([-1 if s["claim"] is None else s["claim"] for s in sentences],
+                                             dtype=np.int64), np.full(len(sentences), np.inf),
+                 {c["id"]: {"representative": c["representative"], "core_rows": c["core_rows"], "radius": c["radius"]}
+                  for c in state["claims"]}, [s["norm"] for s in sentences])
+    outlet_of = {d["doc_id"]: d.get("outlet") for d in state["documents"]}
+    update = Update(work, {}, embedder, lambda ids: set(), batch=0)
+    change = Change(vectors=vectors)
+    change.documents = [(d["doc_id"], d.get("outlet"), d.get("published"), d.get("title"), d.get("url"), d["batch"])
+                        for d in state["documents"]]
+    change.sentences = [(row, s["doc_id"], s["position"], s["text"], s["norm"] if s["norm"] != s["text"] else None,
+                         s["start"], s["end"], s["batch"]) for row, s in enumerate(sentences)]
+    stats = update._stats(set(work.claims), {row: (s["doc_id"], outlet_of[s["doc_id"]])
+                                             for row, s in enumerate(sentences)})
+    change.claims = [(c["id"], c["representative"], float(c["radius"]), c["batch"], *stats[c["id"]])
+                     for c in state["claims"]]
+    change.members = update._members([int(r) for r in np.flatnonzero(work.claim_of >= 0)])
+    change.core_rows = [(c["id"], r, sentences[r]["core"]) for c in state["claims"]
+                        for r in sorted(set(c["core_rows"]))]
+    change.merges = [(json.dumps(m["claims"]), m["sentence"]) for m in state["merges"]]
+    return change
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
