@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     startup = time.perf_counter() - start
     embedder = Embedder()
     corpora = [("seeds", load_documents([Path("seeds")]))]
-    headlines = read_jsonl(find_file(args.data, "emergent_headlines.jsonl"))
+    headlines = read_jsonl(find_file(args.data / "emergent", "emergent_headlines.jsonl"))
     corpora.append(("emergent headlines", from_records(headlines, FieldMap(text="headline", id="row_id"))))
     if args.fnc1.exists():
         bodies = sorted(read_jsonl(find_file(args.fnc1, "bodies.jsonl")), key=lambda r: int(r["body_id"]))
