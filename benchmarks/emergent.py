@@ -28,10 +28,14 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v
 
 from benchmarks.common import SPLIT_HELP, SPLITS, add_model_option, emit, find_file, machine, partition, read_jsonl
 from claimcluster import Embedder, cluster_vectors, normalize_text
+from claimcluster._multilingual import MODEL_ID as MULTILINGUAL_ID
 from claimcluster.assertion import StanceScorer, assertion_rules, split_assertions
 from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES
+from claimcluster.embed import min_cohesion_for
 
 GRID = [(mcs, coh) for mcs in (3, 4, 5, 6) for coh in (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)]
+# The multilingual E5's cosines sit higher: its grid reaches further.
+GRID_HIGH = [(mcs, coh) for mcs in (3, 4, 5, 6) for coh in (0.5, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9)]
 
 
 def singletons(labels: np.ndarray) -> np.ndarray:
@@ -90,10 +94,11 @@ def bertopic(texts: list[str], X: np.ndarray, min_topic_size: int) -> np.ndarray
     return np.asarray(topics)
 
 
-def grid(gold: np.ndarray, X: np.ndarray) -> dict[str, float]:
+def grid(gold: np.ndarray, X: np.ndarray, model_id: str) -> dict[str, float]:
     """claimcluster's ARI for each (min_cluster_size, min_cohesion) of GRID, min_samples 1."""
+    cells = GRID_HIGH if model_id == MULTILINGUAL_ID else GRID
     return {f"{mcs}/{coh}": round(adjusted_rand_score(gold, singletons(
-        cluster_vectors(X, min_cluster_size=mcs, min_samples=1, min_cohesion=coh).labels)), 4) for mcs, coh in GRID}
+        cluster_vectors(X, min_cluster_size=mcs, min_samples=1, min_cohesion=coh).labels)), 4) for mcs, coh in cells}
 
 
 def assertion_level(rows: list[dict], X: np.ndarray, embedder: Embedder) -> dict:
@@ -125,18 +130,19 @@ def rules_on_gold_pairs(rows: list[dict]) -> dict:
     return out
 
 
-def systems_for(texts: list[str], gold: np.ndarray, X: np.ndarray, baselines: bool) -> dict[str, dict]:
+def systems_for(texts: list[str], gold: np.ndarray, X: np.ndarray, baselines: bool,
+                min_cohesion: float = DEFAULT_MIN_COHESION) -> dict[str, dict]:
     params = dict(min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE, min_samples=DEFAULT_MIN_SAMPLES)
     import hdbscan
 
     systems: dict[str, dict] = {}
-    labels, sec = timed(lambda: cluster_vectors(X, **params).labels)
+    labels, sec = timed(lambda: cluster_vectors(X, min_cohesion=min_cohesion, **params).labels)
     systems["claimcluster"] = scores(gold, labels, sec)
     labels, sec = timed(lambda: hdbscan.HDBSCAN(**params).fit(X.astype(np.float64)).labels_)
     systems["hdbscan_exact_full_vectors"] = scores(gold, labels, sec)
     if not baselines:
         return systems
-    labels, sec = timed(lambda: cluster_vectors(X, exact_max_points=0, **params).labels)
+    labels, sec = timed(lambda: cluster_vectors(X, exact_max_points=0, min_cohesion=min_cohesion, **params).labels)
     systems["claimcluster_knn_path"] = scores(gold, labels, sec)
     labels, sec = timed(lambda: tfidf_agglomerative(texts))
     systems["tfidf_agglomerative"] = scores(gold, labels, sec)
@@ -174,10 +180,12 @@ def main(argv: list[str] | None = None) -> dict:
         embedder = Embedder(model)
         X = embedder.encode(texts)
         entry: dict = {"model_id": embedder.model_id,
-                       "systems": systems_for(texts, gold, X, baselines=number == 0 and not args.no_baselines)}
+                       "min_cohesion": min_cohesion_for(embedder.model_id),
+                       "systems": systems_for(texts, gold, X, baselines=number == 0 and not args.no_baselines,
+                                              min_cohesion=min_cohesion_for(embedder.model_id))}
         entry["ari"] = entry["systems"]["claimcluster"]["ari"]
         if args.grid:
-            entry["grid"] = grid(gold, X)
+            entry["grid"] = grid(gold, X, embedder.model_id)
         if args.granularity == "assertion":
             entry["assertion"] = assertion_level(rows, X, embedder)
         result["models"][model] = entry

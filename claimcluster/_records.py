@@ -59,7 +59,7 @@ CREATE TABLE documents (doc_id TEXT PRIMARY KEY, outlet TEXT, published TEXT, ti
     batch INTEGER NOT NULL CHECK (batch >= 0)) STRICT;
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents (doc_id),
     position INTEGER NOT NULL, text TEXT NOT NULL, norm TEXT, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    batch INTEGER NOT NULL) STRICT;
+    batch INTEGER NOT NULL, language TEXT) STRICT;
 CREATE TABLE claims (id INTEGER PRIMARY KEY CHECK (id >= 0),
     representative INTEGER NOT NULL REFERENCES sentences (row), radius REAL NOT NULL, batch INTEGER NOT NULL,
     cohesion REAL NOT NULL, size INTEGER NOT NULL, n_documents INTEGER NOT NULL, n_outlets INTEGER NOT NULL) STRICT;
@@ -82,7 +82,7 @@ class Change:
     documents: list[tuple] = field(default_factory=list)
     """(doc_id, outlet, published, title, url, batch)"""
     sentences: list[tuple] = field(default_factory=list)
-    """(row, doc_id, position, text, norm or None, start, end, batch)"""
+    """(row, doc_id, position, text, norm or None, start, end, batch, language)"""
     claims: list[tuple] = field(default_factory=list)
     """(id, representative, radius, batch, cohesion, size, n_documents, n_outlets)"""
     stats: list[tuple] = field(default_factory=list)
@@ -352,7 +352,7 @@ def _transaction(conn: sqlite3.Connection, immediate: bool = False) -> Iterator[
 
 def _insert(conn: sqlite3.Connection, change: Change) -> None:
     conn.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)", change.documents)
-    conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?)", change.sentences)
+    conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", change.sentences)
     conn.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", change.claims)
     conn.executemany("UPDATE claims SET cohesion = ?, size = ?, n_documents = ?, n_outlets = ? WHERE id = ?",
                      change.stats)

@@ -21,7 +21,7 @@ from claimcluster.assertion import StanceScorer, relate, shipped_stance_scorer, 
 from claimcluster.cluster import NOISE, cluster_vectors, mean_pairwise_similarity, medoid
 from claimcluster.documents import Document
 from claimcluster.errors import InputError
-from claimcluster.segment import segment_documents
+from claimcluster.segment import detect_language, segment_documents
 
 if TYPE_CHECKING:
     from claimcluster.embed import Embedder
@@ -84,7 +84,7 @@ class Update:
         change = Change(vectors=vectors)
         change.documents = [(d.doc_id, d.outlet, d.published, d.title, d.url, batch) for d in documents]
         change.sentences = [(first_new + i, s.doc_id, s.position, s.text, s.norm if s.norm != s.text else None,
-                             s.start, s.end, batch) for i, s in enumerate(sentences)]
+                             s.start, s.end, batch, s.language) for i, s in enumerate(sentences)]
         assigned, ranked = self._join_known(vectors, texts, first_new)
         for i, claims in enumerate(ranked):
             if claims:
@@ -234,8 +234,9 @@ def migrated(state: dict[str, Any], embedder: Embedder) -> Change:
     change = Change(vectors=vectors)
     change.documents = [(d["doc_id"], d.get("outlet"), d.get("published"), d.get("title"), d.get("url"), d["batch"])
                         for d in state["documents"]]
+    languages = _languages(sentences)
     change.sentences = [(row, s["doc_id"], s["position"], s["text"], s["norm"] if s["norm"] != s["text"] else None,
-                         s["start"], s["end"], s["batch"]) for row, s in enumerate(sentences)]
+                         s["start"], s["end"], s["batch"], languages[row]) for row, s in enumerate(sentences)]
     stats = update._stats(set(work.claims), {row: (s["doc_id"], outlet_of[s["doc_id"]])
                                              for row, s in enumerate(sentences)})
     change.claims = [(c["id"], c["representative"], float(c["radius"]), c["batch"], *stats[c["id"]])
@@ -245,6 +246,22 @@ def migrated(state: dict[str, Any], embedder: Embedder) -> Change:
                         for r in sorted(set(c["core_rows"]))]
     change.merges = [(json.dumps(m["claims"]), m["sentence"]) for m in state["merges"]]
     return change
+
+
+def _languages(sentences: list[dict[str, Any]]) -> list[str | None]:
+    """Each stored sentence's language, as segmentation reads it: a sentence read with too little
+    confidence takes its document's, here the commonest among the document's confident sentences
+    (a format-2 store kept no document text)."""
+    from collections import Counter
+
+    found = [detect_language(s["norm"]) for s in sentences]
+    by_doc: dict[str, Counter] = {}
+    for s, language in zip(sentences, found):
+        if language is not None:
+            by_doc.setdefault(s["doc_id"], Counter())[language] += 1
+    return [language if language is not None else
+            (by_doc[s["doc_id"]].most_common(1)[0][0] if s["doc_id"] in by_doc else None)
+            for s, language in zip(sentences, found)]
 
 
 def _finite(value: float) -> float | None:

@@ -42,6 +42,8 @@ class Member:
     stance: str | None = None
     """Toward the claim's representative: "repeats", "denies" or "reports" (None if unclustered)."""
     stance_score: float | None = None
+    language: str | None = None
+    """ISO 639-1 code of the sentence's language (see :func:`claimcluster.segment.detect_language`)."""
 
     @property
     def source(self) -> str:
@@ -74,6 +76,15 @@ class Claim:
     @property
     def outlets(self) -> list[str]:
         return sorted({m.source for m in self.members})
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages the claim is carried in, most members first ("carried in ru, en")."""
+        counts: dict[str, int] = {}
+        for m in self.members:
+            if m.language is not None:
+                counts[m.language] = counts.get(m.language, 0) + 1
+        return sorted(counts, key=lambda lang: (-counts[lang], lang))
 
     def stance_mix(self) -> dict[str, dict[str, int]]:
         """For each outlet, how many of its member sentences repeat, deny or only report the claim."""
@@ -114,6 +125,7 @@ class Claim:
             "n_outlets": len(self.outlets),
             "documents": self.doc_ids,
             "outlets": self.outlets,
+            "languages": self.languages,
             "cohesion": round(self.cohesion, 4),
             "outlets_by_stance": self.outlets_by_stance(),
             "outlet_stance_mix": self.stance_mix(),
@@ -270,4 +282,5 @@ def member_of(sentence: Sentence, similarity: float | None, probability: float, 
         probability=float(probability),
         stance=stance,
         stance_score=stance_score,
+        language=sentence.language,
     )

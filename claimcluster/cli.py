@@ -127,8 +127,9 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
 @click.option("--min-cluster-size", type=_SizeOrAuto(), default="auto", show_default=True,
               help="Fewest sentences that make a claim: N >= 2, or auto (2 under 150 documents, 3 under 400, else 4).")
 @click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True)
-@click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION, show_default=True,
-              help="Least mean similarity of a claim's members to its centre.")
+@click.option("--min-cohesion", type=click.FloatRange(0, 1), default=None,
+              help=f"Least mean similarity of a claim's members (default: the model's; {DEFAULT_MIN_COHESION} for "
+                   "MiniLM).")
 @click.option("--granularity", type=click.Choice(["claim", "assertion"]), default="claim", show_default=True,
               help="claim: members labelled by stance toward the representative; assertion: denials and other "
                    "figures split off as claims of their own.")
@@ -335,8 +336,8 @@ def _cluster_options(func):
             click.option("--min-cluster-size", type=click.IntRange(min=2), default=DEFAULT_MIN_CLUSTER_SIZE,
                          show_default=True),
             click.option("--min-samples", type=click.IntRange(min=1), default=DEFAULT_MIN_SAMPLES, show_default=True),
-            click.option("--min-cohesion", type=click.FloatRange(0, 1), default=DEFAULT_MIN_COHESION,
-                         show_default=True),
+            click.option("--min-cohesion", type=click.FloatRange(0, 1), default=None,
+                         help=f"default: the model's ({DEFAULT_MIN_COHESION} for MiniLM)"),
         ]
     ):
         func = option(func)

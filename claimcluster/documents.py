@@ -78,7 +78,8 @@ class Sentence:
     """One sentence of a document.
 
     ``text`` is the sentence exactly as in the document (``document.text[start:end]``);
-    ``norm`` is its normalised form, used for embedding and duplicate detection.
+    ``norm`` is its normalised form, used for embedding and duplicate detection; ``language`` its
+    ISO 639-1 code as the language identifier reads it (None when not identified).
     """
 
     doc_id: str
@@ -89,6 +90,7 @@ class Sentence:
     end: int
     outlet: str | None = None
     published: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)

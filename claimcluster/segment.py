@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from claimcluster._validate import check_k
 from claimcluster.documents import Document, Rejection, Sentence
@@ -227,6 +227,28 @@ def _rule_for(text: str, rules: Sequence[FurnitureRule], scopes: tuple[str, ...]
     return next((r for r in rules if r.scope in scopes and r.matches(text)), None)
 
 
+MIN_LANGUAGE_CONFIDENCE = 0.8
+"""Below this probability a sentence takes its document's language (and a document's is unknown): on
+3,544 sentences of 200 English fnc1 articles the 35 that py3langid did not call English were datelines,
+bylines and shouts at 0.06-0.56, and 168 English ones scored under 0.8 ("Today, we get confirmation."
+0.66); Russian and English sentences of the cross-lingual set score 0.89-0.999."""
+_IDENTIFIER: Any = None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639 code of the language of ``text`` by ``py3langid`` (langid.py's model, bundled); None
+    for text without letters or below :data:`MIN_LANGUAGE_CONFIDENCE`."""
+    global _IDENTIFIER
+    if not any(ch.isalpha() for ch in text):
+        return None
+    if _IDENTIFIER is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    language, probability = _IDENTIFIER.classify(text)
+    return str(language) if probability >= MIN_LANGUAGE_CONFIDENCE else None
+
+
 def segment_documents(
     documents: Iterable[Document],
     *,
@@ -260,6 +282,8 @@ def segment_documents(
     result = Segmentation()
     for document in documents:
         text = document.text
+        document_language: str | None = None
+        language_read = False
         blocks: list[tuple[int, int]] = []
         for start, end in _paragraphs(text):
             norm = normalize_text(text[start:end])
@@ -288,8 +312,14 @@ def segment_documents(
                 elif len(norm) > max_chars:
                     result.dropped.append(Rejection(where, "too-long", raw[:200]))
                 else:
+                    language = detect_language(norm)
+                    if language is None:
+                        if not language_read:  # the document's language, read once, when a sentence needs it
+                            document_language, language_read = detect_language(normalize_text(text[:5000])), True
+                        language = document_language
                     result.sentences.append(
-                        Sentence(document.doc_id, position, raw, norm, start, end, document.outlet, document.published)
+                        Sentence(document.doc_id, position, raw, norm, start, end, document.outlet, document.published,
+                                 language)
                     )
                     position += 1
     return result

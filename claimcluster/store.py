@@ -41,7 +41,6 @@ from claimcluster._validate import check_cohesion, check_k, check_min_score, che
 from claimcluster.claims import Claim, ClaimSet, Member, spread_order
 from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
-    DEFAULT_MIN_COHESION,
     DEFAULT_MIN_SAMPLES,
 )
 from claimcluster.documents import Corpus, Document, Rejection, check_documents
@@ -63,7 +62,7 @@ COMPACT_AFTER = 32
 # SQLite binds at most this many values per statement (32766 since 3.32; kept well under).
 _IN_CHUNK = 900
 _MEMBER_COLUMNS = ('s.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published, m.similarity, '
-                   'm.stance, m.stance_score')
+                   'm.stance, m.stance_score, s.language')
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class ClaimStore:
         embedder: Embedder | None = None,
         min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
         min_samples: int | None = DEFAULT_MIN_SAMPLES,
-        min_cohesion: float = DEFAULT_MIN_COHESION,
+        min_cohesion: float | None = None,
         granularity: Literal["claim", "assertion"] = "claim",
         lock_timeout: float = 60.0,
     ) -> ClaimStore:
@@ -131,7 +130,8 @@ class ClaimStore:
         ``granularity="assertion"`` keeps denials, other figures and swapped roles out of a claim:
         new claims are split as :func:`claimcluster.assertion.split_assertions` does, and a new
         sentence that denies a claim's representative, states other figures or swaps its roles
-        does not join it.
+        does not join it. ``min_cohesion`` None takes the embedding model's (as
+        :func:`claimcluster.cluster_documents` does); the store keeps it for every update.
         """
         if granularity not in ("claim", "assertion"):
             raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
@@ -140,13 +140,13 @@ class ClaimStore:
                              f"{min_cluster_size!r}")
         min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
         min_samples = min_cluster_size if min_samples is None else check_k(min_samples, name="min_samples")
-        min_cohesion = check_cohesion(min_cohesion)
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         path = check_path(path, what="store path")
-        if embedder is None:
-            from claimcluster.embed import Embedder
+        from claimcluster.embed import Embedder, min_cohesion_for
 
+        if embedder is None:
             embedder = Embedder()
+        min_cohesion = check_cohesion(min_cohesion if min_cohesion is not None else min_cohesion_for(embedder.model_id))
         if _records.exists(path):
             raise StorageError(f"{path} already holds a store: open it and update it instead")
         settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples,
@@ -364,11 +364,11 @@ class ClaimStore:
     def unclustered(self) -> list[Member]:
         """Sentences in no claim yet (they may form claims in later updates)."""
         rows = self._records.query(
-            's.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published'.join(
+            's.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published, s.language'.join(
                 ["SELECT ", " FROM sentences s JOIN documents d ON d.doc_id = s.doc_id "
                             "WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.row = s.row) ORDER BY s.row"]))
-        return [Member(doc_id, text, start, end, position, outlet, published, None, 0.0)
-                for _, doc_id, position, text, start, end, outlet, published in rows]
+        return [Member(doc_id, text, start, end, position, outlet, published, None, 0.0, language=language)
+                for _, doc_id, position, text, start, end, outlet, published, language in rows]
 
     def claims(self, limit: int | None = None) -> list[Claim]:
         """All claims (or the first ``limit``), most outlets first (as in :class:`ClaimSet`); only
@@ -401,9 +401,10 @@ class ClaimStore:
             f"SELECT m.claim, {_MEMBER_COLUMNS} FROM members m JOIN sentences s ON s.row = m.row "
             f"JOIN documents d ON d.doc_id = s.doc_id {where} ORDER BY m.claim, s.doc_id, s.position", args)
         members: dict[int, list[tuple[int, Member]]] = {}
-        for cid, row, doc_id, position, text, start, end, outlet, published, similarity, stance, score in rows:
+        for cid, row, doc_id, position, text, start, end, outlet, published, similarity, stance, score, lang in rows:
             members.setdefault(cid, []).append(
-                (row, Member(doc_id, text, start, end, position, outlet, published, similarity, 1.0, stance, score)))
+                (row, Member(doc_id, text, start, end, position, outlet, published, similarity, 1.0, stance, score,
+                             lang)))
         out = []
         for cid, group in members.items():
             rep_row, cohesion = heads[cid]
@@ -424,8 +425,8 @@ class ClaimStore:
     def timeline(self, claim_id: int) -> list[dict[str, Any]]:
         """Members in order of appearance: document date when given, else insertion order.
 
-        Each entry: ``when`` (date or ``batch N``), doc_id, outlet, text, and ``first`` for the
-        first appearance of each outlet.
+        Each entry: ``when`` (date or ``batch N``), doc_id, outlet, language, text, and
+        ``first_for_outlet`` for the first appearance of each outlet.
         """
         claim = self.claim(claim_id)
         doc_ids = sorted({m.doc_id for m in claim.members})
@@ -439,15 +440,19 @@ class ClaimStore:
         out = []
         for m in ordered:
             out.append({"when": m.published or f"batch {batch_of[m.doc_id]}", "doc_id": m.doc_id,
-                        "outlet": m.source, "text": m.text, "first_for_outlet": m.source not in seen})
+                        "outlet": m.source, "language": m.language, "text": m.text,
+                        "first_for_outlet": m.source not in seen})
             seen.add(m.source)
         return out
 
     def spread(self, claim_id: int) -> dict[str, Any]:
-        """First and last seen, the outlets that carried the claim and which carried it first."""
+        """First and last seen, the outlets that carried the claim and which carried it first, and the
+        languages it was carried in, the first one first."""
         line = self.timeline(claim_id)
+        languages = list(dict.fromkeys(e["language"] for e in line if e["language"] is not None))
         return {"first_seen": line[0]["when"], "last_seen": line[-1]["when"], "first_outlet": line[0]["outlet"],
-                "outlets": sorted({e["outlet"] for e in line})}
+                "outlets": sorted({e["outlet"] for e in line}), "first_language": languages[0] if languages else None,
+                "languages": languages}
 
     def match(self, texts: str | Sequence[str], k: int = 5, *, min_score: float | Literal["auto"] | None = "auto",
               assess: bool = False) -> list[list[ClaimMatch]]:

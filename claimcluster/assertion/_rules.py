@@ -22,7 +22,9 @@ __all__ = ["RuleVerdicts", "assertion_rules", "numbers", "numbers_conflict", "ro
 NEGATION = re.compile(
     r"(?<=\w)n't\b|\b(not|no|never|none|nobody|nothing|neither|nor|without|cannot|denie[sd]|deny|denying|denial|reject(s|ed)?|"
     r"refute[sd]?|false(ly)?|fake|hoax|debunk(s|ed)?|bogus|untrue|myth|dismiss(es|ed)?|rebuff(s|ed)?|retract(s|ed)?|"
-    r"disput(e|es|ed)|wrong|misleading|fabricat\w*|nonsense|baseless)\b",
+    r"disput(e|es|ed)|wrong|misleading|fabricat\w*|nonsense|baseless"
+    # Russian: "не", "нет", "ни", "никаких"..., "опроверг(ло)", "отрицает", "отверг", "ложь", "фейк"
+    r"|не|нет|ни|никак\w*|никто|ничего|никогда|опроверг\w*|опровер\w*|отрица\w*|отверг\w*|ложн?\w*|фейк\w*)\b",
     re.IGNORECASE,
 )
 HEDGE = re.compile(
@@ -34,15 +36,23 @@ HEDGE = re.compile(
 CONFIRMATION = re.compile(r"\b(confirm(s|ed)?|prove[sdn]?|true|indeed|officially)\b", re.IGNORECASE)
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+")
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s*(?:k|m|bn|million|billion|thousand|hundred|%|percent))?\b",
-                     re.IGNORECASE)
-_SCALE = {"k": 1e3, "thousand": 1e3, "hundred": 1e2, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s*(?:k|m|bn|million|billion|thousand|hundred|%|percent"
+                     r"|тыс\w*|млн|миллион\w*|млрд|миллиард\w*|процент\w*))?\b", re.IGNORECASE)
+_SCALE = {"k": 1e3, "thousand": 1e3, "hundred": 1e2, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9,
+          "тыс": 1e3, "млн": 1e6, "миллион": 1e6, "млрд": 1e9, "миллиард": 1e9}
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
 STOP = frozenset(
     "a an the of to in on at for by with from and or but is are was were be been being has have had it its this that "
     "these those as he she they we you i his her their our your not no".split()
 )
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000}
+                 "ten": 10, "dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000,
+                 # Russian, the nominative and the commonest oblique forms
+                 "один": 1, "одна": 1, "два": 2, "две": 2, "двух": 2, "три": 3, "трёх": 3, "трех": 3, "четыре": 4,
+                 "пять": 5, "пяти": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10, "десяти": 10,
+                 "двадцать": 20, "двадцати": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "сто": 100,
+                 "десятки": 24, "десятков": 24, "сотни": 200, "сотен": 200, "тысячи": 2000}
+_RU_WORD = re.compile(r"[а-яё]+")
 _STARTERS = frozenset(
     "according after although also as before but during even however if in last meanwhile more most new now on "
     "once since so some still then there though today update when while yesterday".split()
@@ -52,15 +62,20 @@ _STARTERS = frozenset(
 def numbers(text: str) -> set[float]:
     """Quantities stated in a text, scaled ("19M" and "19 million" are both 19,000,000)."""
     found = set()
+    cyrillic = _RU_WORD.search(text.lower()) is not None
     for match in _NUMBER.finditer(text):
-        digits = match.group(1).replace(",", "")
+        digits = match.group(1)
+        # In Russian "1,5" is one and a half (and "1,500" still groups thousands); English keeps its reading.
+        decimal_comma = cyrillic and not _THOUSANDS.fullmatch(digits) and "." not in digits
+        digits = digits.replace(",", ".") if decimal_comma else digits.replace(",", "")
         try:
             value = float(digits)
         except ValueError:
             continue
         unit = (match.group(2) or "").strip().lower()
-        found.add(value * _SCALE.get(unit, 1.0))
-    for word in WORD.findall(text.lower()):
+        scale = _SCALE.get(unit) or next((v for k, v in _SCALE.items() if len(k) > 2 and unit.startswith(k)), 1.0)
+        found.add(value * scale)
+    for word in WORD.findall(text.lower()) + _RU_WORD.findall(text.lower()):
         if word in _WORD_NUMBERS:
             found.add(float(_WORD_NUMBERS[word]))
     return found

