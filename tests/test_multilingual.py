@@ -105,3 +105,13 @@ def test_the_assertion_rules_read_russian():
     verdicts = assertion_rules([PAIRS[0][1], "Пентагон заявил, что там были российские военные."],
                                [PAIRS[0][0], "No Russian personnel were there, the Pentagon said."])
     assert verdicts.broken(0) == () and "polarity" in verdicts.broken(1)
+
+
+def test_an_english_model_warns_about_sentences_in_other_languages(e5, embedder):
+    french = [Document(f"fr{i}", f"Le ministre a annoncé mardi la mesure numéro {i} pour les écoles de la ville.")
+              for i in range(12)]
+    english = [Document("en", "The minister announced a new measure for the city's schools on Tuesday.")]
+    warned = cluster_documents(french + english, embedder=embedder, min_cluster_size=2).warnings
+    assert any("sentences in other languages (12 fr)" in w and "--model multilingual" in w for w in warned)
+    assert not any("--model multilingual" in w for w in cluster_documents(french + english, embedder=e5,
+                                                                          min_cluster_size=2).warnings)
