@@ -182,6 +182,23 @@ class Records:
             self.conn.close()
 
     # -- reading -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Queries inside see one generation: a read transaction (WAL keeps it while a writer commits)."""
+        with self.lock:
+            if self.conn.in_transaction:  # already inside one (a write, or an outer snapshot)
+                yield
+                return
+            try:
+                self.conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.directory / DB_FILE} cannot be read ({exc})") from None
+            try:
+                yield
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("COMMIT")
+
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         with self.lock:
             try:

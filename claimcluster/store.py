@@ -297,11 +297,15 @@ class ClaimStore:
 
     def _load_work(self) -> Work:
         """The in-memory state for the store's current generation (reused while it is current)."""
+        self._checked_embedder()
+        with self._records.snapshot():  # one generation throughout, while a writer may commit the next
+            return self._read_work()
+
+    def _read_work(self) -> Work:
         import faiss
 
         from claimcluster._store_update import Work
 
-        self._checked_embedder()
         generation = self._records.generation()
         if self._work is not None and self._work.generation == generation:
             return self._work
@@ -377,12 +381,13 @@ class ClaimStore:
             out = self._claims()
         else:
             limit = check_k(limit, name="limit")
-            top = [cid for (cid,) in self._records.query(
-                "SELECT id FROM claims ORDER BY n_outlets DESC, n_documents DESC, size DESC, id LIMIT ?", (limit,))]
             out = []
-            for i in range(0, len(top), _IN_CHUNK):
-                chunk = top[i:i + _IN_CHUNK]
-                out += self._claims(f"WHERE m.claim IN ({','.join('?' * len(chunk))})", chunk)
+            with self._records.snapshot():
+                top = [cid for (cid,) in self._records.query(
+                    "SELECT id FROM claims ORDER BY n_outlets DESC, n_documents DESC, size DESC, id LIMIT ?", (limit,))]
+                for i in range(0, len(top), _IN_CHUNK):
+                    chunk = top[i:i + _IN_CHUNK]
+                    out += self._claims(f"WHERE m.claim IN ({','.join('?' * len(chunk))})", chunk)
         out.sort(key=spread_order)
         return out
 
@@ -395,6 +400,10 @@ class ClaimStore:
                 "merge_suggestions": merges, "segments": segments}
 
     def _claims(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim]:
+        with self._records.snapshot():
+            return self._claims_now(where, args)
+
+    def _claims_now(self, where: str, args: Sequence[Any]) -> list[Claim]:
         heads = {cid: (rep, cohesion) for cid, rep, cohesion in self._records.query(
             "SELECT id, representative, cohesion FROM claims " + where.replace("m.claim", "id"), args)}
         rows = self._records.query(

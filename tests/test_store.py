@@ -318,6 +318,27 @@ def test_sigkill_during_update_leaves_a_working_store(four_then_five, docs, embe
     assert "before" in outcomes
 
 
+def test_readers_see_one_generation_while_another_process_writes(four_then_five, docs, embedder, tmp_path):
+    """claims(), match() and show while a real update commits in another process: every read sees the old
+    store or the new one, never a mix (each read is one SQLite read transaction; segments never change)."""
+    path = tmp_path / "busy"
+    ClaimStore.create(path, docs[:3], embedder=embedder, **SETTINGS)
+    reader = ClaimStore.open(path, embedder=embedder)
+    sizes = [len(reader.claims())]
+    proc = subprocess.Popen([sys.executable, "-c", UPDATER, str(path), str(SEEDS / docs[3].doc_id) + ".txt", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "updating"
+    while proc.poll() is None:
+        claims = reader.claims()
+        assert all(c.representative in c.members for c in claims)
+        sizes.append(len(claims))
+        reader.match("Russian personnel", k=1, min_score=None)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    sizes.append(len(reader.claims()))
+    assert reader.n_documents == 4 and sizes == sorted(sizes), "known claims never vanish, and no read saw a mix"
+    assert reader.match("Russian personnel", k=1, min_score=None)[0]
+
+
 def test_second_writer_waits_or_fails_clearly(four_then_five, docs, embedder, tmp_path):
     path = tmp_path / "locked"
     ClaimStore.create(path, docs[:2], embedder=embedder, **SETTINGS)
