@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster._files import atomic_write_bytes
+from claimcluster._files import atomic_write_bytes, fsync_path
 from claimcluster._persist import read_checked
 from claimcluster.errors import StorageError
 
@@ -42,6 +42,8 @@ KIND = "claim-store"
 FORMAT_VERSION = 3  # 3: SQLite records and vector segments (2: JSONL tables and one vector file per generation)
 DB_FILE = "store.sqlite"
 _NEW_DB = ".store.sqlite.new"  # a database being created or migrated, renamed to DB_FILE when complete
+IN_CHUNK = 900
+"""Values bound in one statement by :meth:`Records.query_in` (SQLite allows 32,766 since 3.32; kept well under)."""
 # Small pages: an update inserts members and core rows of known claims all over their tables, and each
 # page it touches is written twice (the write-ahead log, then the checkpoint).
 PAGE_SIZE = 1024
@@ -140,9 +142,9 @@ class Records:
                 conn.execute("PRAGMA journal_mode = WAL")
             finally:
                 conn.close()
-            _fsync(new)
+            fsync_path(new)
             os.replace(new, directory / DB_FILE)
-            _fsync(directory)
+            fsync_path(directory)
         except (OSError, sqlite3.Error) as exc:
             new.unlink(missing_ok=True)
             raise _storage_error(directory, exc) from exc
@@ -169,10 +171,11 @@ class Records:
             raise
         return records
 
-    def quick_check(self) -> None:
-        """SQLite's structural check of the database (pages, b-trees, free list); StorageError on damage.
-        Run before every write and by :meth:`verify`: a damaged page that a read meets is an error too."""
-        problems = [r[0] for r in self.query("PRAGMA quick_check")]
+    def quick_check(self, pragma: str = "quick_check") -> None:
+        """SQLite's structural check of the database (pages, b-trees, free list; ``integrity_check`` also
+        reads every record); StorageError on damage. The quick one runs before every write, the full one
+        in :meth:`verify`: a damaged page that a read meets is an error too."""
+        problems = [r[0] for r in self.query(f"PRAGMA {pragma}")]
         if problems != ["ok"]:
             raise StorageError(f"{self.directory / DB_FILE} is damaged ({'; '.join(problems[:3])}); restore it "
                                "from a backup")
@@ -206,6 +209,17 @@ class Records:
             except (sqlite3.Error, ValueError) as exc:  # ValueError: text of a damaged page that is not UTF-8
                 raise StorageError(f"{self.directory / DB_FILE} cannot be read ({exc}): the store is damaged") \
                     from None
+
+    def query_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
+        """``sql`` with ``{in}`` standing for a list of ``values``, run in chunks of at most
+        :data:`IN_CHUNK` bound values (SQLite's limit on one statement); the rows of all chunks."""
+        out: list[tuple] = []
+        values = list(values)
+        with self.snapshot():
+            for i in range(0, len(values), IN_CHUNK):
+                chunk = values[i:i + IN_CHUNK]
+                out += self.query(sql.replace("{in}", ",".join("?" * len(chunk))), chunk)
+        return out
 
     def meta(self) -> dict[str, Any]:
         try:
@@ -270,12 +284,10 @@ class Records:
             try:
                 written = _write_segment(self.directory, segment_id, change.vectors) if len(change.vectors) else None
                 with _transaction(self.conn, immediate=True):
-                    if self.generation() != generation:
-                        raise StorageError(f"{self.directory} was written by another process meanwhile")
+                    self._advance(generation)
                     if written is not None:
                         _insert_segment(self.conn, segment_id, first_row, written)
                     _insert(self.conn, change)
-                    self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
             except BaseException as exc:
                 if self._committed(generation):
                     raise
@@ -284,6 +296,12 @@ class Records:
                     raise _storage_error(self.directory, exc) from exc
                 raise
             self.checkpoint()
+
+    def _advance(self, generation: int) -> None:
+        """Inside a write transaction: move the store from ``generation`` to the next one."""
+        if self.generation() != generation:
+            raise StorageError(f"{self.directory} was written by another process meanwhile")
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
 
     def _committed(self, generation: int) -> bool:
         try:
@@ -302,11 +320,9 @@ class Records:
             try:
                 written = _write_segment(self.directory, segment_id, vectors)
                 with _transaction(self.conn, immediate=True):
-                    if self.generation() != generation:
-                        raise StorageError(f"{self.directory} was written by another process meanwhile")
+                    self._advance(generation)
                     self.conn.execute("DELETE FROM segments")
                     _insert_segment(self.conn, segment_id, 0, written)
-                    self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
             except (OSError, sqlite3.Error) as exc:
                 (self.directory / f"segment.{segment_id}.npy").unlink(missing_ok=True)
                 raise _storage_error(self.directory, exc) from exc
@@ -336,9 +352,7 @@ class Records:
         """Everything: SQLite's integrity check and foreign keys, each segment's checksum, unit vectors,
         every claim's representative and core rows among its members. Counts of what was checked."""
         where = self.directory / DB_FILE
-        problems = [r[0] for r in self.query("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise StorageError(f"{where} is damaged ({'; '.join(problems[:3])}); restore it from a backup")
+        self.quick_check("integrity_check")
         if self.query("PRAGMA foreign_key_check"):
             raise StorageError(f"{where}: records point at records the store does not have: the store is damaged")
         vectors = self.vectors(dimension)
@@ -402,14 +416,6 @@ def _read_segment(path: Path, sha256: str) -> np.ndarray:
     if array.dtype != np.float32 or array.ndim != 2 or not np.isfinite(array).all():
         raise StorageError(f"{path} is not a finite 2-D float32 array: the store is damaged")
     return array
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _not_a_store(directory: Path) -> StorageError:

@@ -276,7 +276,6 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
     import json
 
     from claimcluster.documents import FieldMap, load_documents
-    from claimcluster.embed import Embedder
     from claimcluster.index import ClaimIndex
 
     if (text is None) == (queries is None):
@@ -290,7 +289,7 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
         texts = [d.text for d in corpus.documents]
     else:
         texts = [text]
-    loaded = ClaimIndex.load(directory, Embedder(model) if model else None)
+    loaded = ClaimIndex.load(directory, _embedder_or_none(model))
     results = loaded.search(texts, k=k, min_score=floor, assess=assess)
     for query, matches in zip(texts, results):
         if as_json:
@@ -316,11 +315,10 @@ def serve(directory, host, port, model):
         curl -s localhost:8000/match -H 'content-type: application/json' \\
             -d '{"text": "Army is not contacting anyone about a draft"}'
     """
-    from claimcluster.embed import Embedder
     from claimcluster.index import ClaimIndex
     from claimcluster.serve import run
 
-    loaded = ClaimIndex.load(directory, Embedder(model) if model else None)
+    loaded = ClaimIndex.load(directory, _embedder_or_none(model))
     click.echo(f"serving {len(loaded)} claims from {directory} on http://{host}:{port}", err=True)
     run(loaded, host, port)
 
@@ -391,11 +389,10 @@ def store_update(directory, paths, text_field, id_field, outlet_field, date_fiel
     Example:
         claimcluster store update claims.store day2/
     """
-    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
-    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
+    opened = ClaimStore.open(directory, embedder=_embedder_or_none(model))
     _report_update(opened.update(corpus))
 
 
@@ -416,10 +413,9 @@ def store_match(directory, text, k, as_json, model, assess):
     import json
     from dataclasses import asdict
 
-    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
-    matches = ClaimStore.open(directory, embedder=Embedder(model) if model else None).match(text, k=k, assess=assess)[0]
+    matches = ClaimStore.open(directory, embedder=_embedder_or_none(model)).match(text, k=k, assess=assess)[0]
     if as_json:
         click.echo(json.dumps({"query": text, "matches": [asdict(m) for m in matches]}, ensure_ascii=False))
         return
@@ -448,11 +444,10 @@ def store_show(directory, claim_id, fmt, max_claims, model):
     import json
 
     from claimcluster.claims import ClaimSet
-    from claimcluster.embed import Embedder
     from claimcluster.report import render_html, render_markdown, render_text
     from claimcluster.store import ClaimStore
 
-    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
+    opened = ClaimStore.open(directory, embedder=_embedder_or_none(model))
     if claim_id is not None:
         claim = opened.claim(claim_id)
         if fmt == "json":
@@ -498,10 +493,9 @@ def store_check(directory, model):
     Example:
         claimcluster store check claims.store
     """
-    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
-    counts = ClaimStore.open(directory, embedder=Embedder(model) if model else None).verify()
+    counts = ClaimStore.open(directory, embedder=_embedder_or_none(model)).verify()
     click.echo(f"{directory}: ok ({counts['sentences']} sentences, {counts['claims']} claims, "
                f"{counts['segments']} vector segments)")
 
@@ -516,10 +510,9 @@ def store_compact(directory, model):
     Example:
         claimcluster store compact claims.store
     """
-    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
-    opened = ClaimStore.open(directory, embedder=Embedder(model) if model else None)
+    opened = ClaimStore.open(directory, embedder=_embedder_or_none(model))
     before = opened.n_segments
     merged = opened.compact()
     click.echo(f"{directory}: {before} vector segments merged into 1" if merged
@@ -536,11 +529,17 @@ def store_migrate(directory, model):
     Example:
         claimcluster store migrate claims.store
     """
-    from claimcluster.embed import Embedder
     from claimcluster.store import ClaimStore
 
-    migrated = ClaimStore.migrate(directory, embedder=Embedder(model) if model else None)
+    migrated = ClaimStore.migrate(directory, embedder=_embedder_or_none(model))
     click.echo(f"{directory}: {len(migrated)} claims, {migrated.n_sentences} sentences in the current format")
+
+
+def _embedder_or_none(model: str | None):
+    """``--model`` of a command that opens a saved index or store: None lets it use the model it was built with."""
+    from claimcluster.embed import Embedder
+
+    return Embedder(model) if model else None
 
 
 def _float(value: str) -> float:

@@ -59,8 +59,6 @@ MATCHES_PER_CLAIM = 10
 MIN_MATCH_DEPTH = 50
 # An update that leaves more segments than this merges them (compaction rewrites the vectors once).
 COMPACT_AFTER = 32
-# SQLite binds at most this many values per statement (32766 since 3.32; kept well under).
-_IN_CHUNK = 900
 _MEMBER_COLUMNS = ('s.row, s.doc_id, s.position, s.text, s.start, s."end", d.outlet, d.published, m.similarity, '
                    'm.stance, m.stance_score, s.language')
 
@@ -271,22 +269,13 @@ class ClaimStore:
         return self._records.verify(int(self._records.meta()["dimension"]))
 
     def _known_doc_ids(self, ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
-        for i in range(0, len(ids), _IN_CHUNK):
-            chunk = list(ids[i:i + _IN_CHUNK])
-            known.update(r[0] for r in self._records.query(
-                f"SELECT doc_id FROM documents WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk))
-        return known
+        return {r[0] for r in self._records.query_in("SELECT doc_id FROM documents WHERE doc_id IN ({in})", ids)}
 
     def _sources(self, rows: Sequence[int]) -> dict[int, tuple[str, str | None]]:
         """(doc_id, outlet) of stored sentence rows."""
-        out: dict[int, tuple[str, str | None]] = {}
-        for i in range(0, len(rows), _IN_CHUNK):
-            chunk = list(rows[i:i + _IN_CHUNK])
-            out.update((row, (doc_id, outlet)) for row, doc_id, outlet in self._records.query(
-                "SELECT s.row, s.doc_id, d.outlet FROM sentences s JOIN documents d ON d.doc_id = s.doc_id "
-                f"WHERE s.row IN ({','.join('?' * len(chunk))})", chunk))
-        return out
+        return {row: (doc_id, outlet) for row, doc_id, outlet in self._records.query_in(
+            "SELECT s.row, s.doc_id, d.outlet FROM sentences s JOIN documents d ON d.doc_id = s.doc_id "
+            "WHERE s.row IN ({in})", rows)}
 
     def _checked_embedder(self) -> Embedder:
         """The embedder, once checked against the model the store was built with."""
@@ -360,7 +349,7 @@ class ClaimStore:
 
     def claim(self, claim_id: int) -> Claim:
         """One claim with every member, old and new."""
-        claims = self._claims("WHERE m.claim = ?", (int(claim_id),)) if _is_int(claim_id) else []
+        claims = self._claims([int(claim_id)]) if _is_int(claim_id) else []
         if not claims:
             raise InputError(f"no claim with id {claim_id!r} in {self.path}")
         return claims[0]
@@ -381,13 +370,10 @@ class ClaimStore:
             out = self._claims()
         else:
             limit = check_k(limit, name="limit")
-            out = []
             with self._records.snapshot():
                 top = [cid for (cid,) in self._records.query(
                     "SELECT id FROM claims ORDER BY n_outlets DESC, n_documents DESC, size DESC, id LIMIT ?", (limit,))]
-                for i in range(0, len(top), _IN_CHUNK):
-                    chunk = top[i:i + _IN_CHUNK]
-                    out += self._claims(f"WHERE m.claim IN ({','.join('?' * len(chunk))})", chunk)
+                out = self._claims(top)
         out.sort(key=spread_order)
         return out
 
@@ -399,16 +385,20 @@ class ClaimStore:
         return {"claims": claims, "sentences": sentences, "unclustered": sentences - members, "documents": documents,
                 "merge_suggestions": merges, "segments": segments}
 
-    def _claims(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim]:
+    def _claims(self, claim_ids: Sequence[int] | None = None) -> list[Claim]:
+        """The claims of ``claim_ids`` (all of them for None), read in one snapshot."""
+        heads_sql = "SELECT id, representative, cohesion FROM claims"
+        rows_sql = (f"SELECT m.claim, {_MEMBER_COLUMNS} FROM members m JOIN sentences s ON s.row = m.row "
+                    "JOIN documents d ON d.doc_id = s.doc_id{where} ORDER BY m.claim, s.doc_id, s.position")
         with self._records.snapshot():
-            return self._claims_now(where, args)
-
-    def _claims_now(self, where: str, args: Sequence[Any]) -> list[Claim]:
-        heads = {cid: (rep, cohesion) for cid, rep, cohesion in self._records.query(
-            "SELECT id, representative, cohesion FROM claims " + where.replace("m.claim", "id"), args)}
-        rows = self._records.query(
-            f"SELECT m.claim, {_MEMBER_COLUMNS} FROM members m JOIN sentences s ON s.row = m.row "
-            f"JOIN documents d ON d.doc_id = s.doc_id {where} ORDER BY m.claim, s.doc_id, s.position", args)
+            if claim_ids is None:
+                head_rows = self._records.query(heads_sql)
+                rows = self._records.query(rows_sql.format(where=""))
+            else:
+                head_rows = self._records.query_in(heads_sql + " WHERE id IN ({in})", claim_ids)
+                # Each claim's members come from one chunk, so they stay in document order.
+                rows = self._records.query_in(rows_sql.format(where=" WHERE m.claim IN ({in})"), claim_ids)
+        heads = {cid: (rep, cohesion) for cid, rep, cohesion in head_rows}
         members: dict[int, list[tuple[int, Member]]] = {}
         for cid, row, doc_id, position, text, start, end, outlet, published, similarity, stance, score, lang in rows:
             members.setdefault(cid, []).append(
@@ -438,12 +428,8 @@ class ClaimStore:
         ``first_for_outlet`` for the first appearance of each outlet.
         """
         claim = self.claim(claim_id)
-        doc_ids = sorted({m.doc_id for m in claim.members})
-        batch_of: dict[str, int] = {}
-        for i in range(0, len(doc_ids), _IN_CHUNK):
-            chunk = doc_ids[i:i + _IN_CHUNK]
-            batch_of.update(self._records.query(
-                f"SELECT doc_id, batch FROM documents WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk))
+        batch_of: dict[str, int] = dict(self._records.query_in(
+            "SELECT doc_id, batch FROM documents WHERE doc_id IN ({in})", sorted({m.doc_id for m in claim.members})))
         ordered = sorted(claim.members, key=lambda m: (m.published or "", batch_of[m.doc_id], m.doc_id, m.position))
         seen: set[str] = set()
         out = []
@@ -513,12 +499,8 @@ class ClaimStore:
         return out
 
     def _texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str]]:
-        out: dict[int, tuple[str, str]] = {}
-        for i in range(0, len(rows), _IN_CHUNK):
-            chunk = list(rows[i:i + _IN_CHUNK])
-            out.update((row, (text, doc_id)) for row, text, doc_id in self._records.query(
-                f"SELECT row, text, doc_id FROM sentences WHERE row IN ({','.join('?' * len(chunk))})", chunk))
-        return out
+        return {row: (text, doc_id) for row, text, doc_id in self._records.query_in(
+            "SELECT row, text, doc_id FROM sentences WHERE row IN ({in})", rows)}
 
     def close(self) -> None:
         """Close the database (the object is unusable afterwards)."""
