@@ -76,18 +76,20 @@ def _md_cell(text: str) -> str:
 def render_markdown(claims: ClaimSet, *, max_members: int | None = None) -> str:
     """A Markdown report: summary, claims table, and each claim's members with provenance."""
     out = ["# Claims", "", _summary_line(claims), "", *(f"> warning: {w}\n" for w in claims.warnings),
-           "| id | representative | outlets | documents | size | cohesion |", "|---:|---|---:|---:|---:|---:|"]
+           "| id | representative | outlets | documents | size | cohesion | languages |",
+           "|---:|---|---:|---:|---:|---:|---|"]
     for claim in claims.claims:
         out.append(
             f"| {claim.id} | {_md_cell(claim.representative.text)} | {len(claim.outlets)} | {len(claim.doc_ids)} "
-            f"| {claim.size} | {claim.cohesion:.2f} |"
+            f"| {claim.size} | {claim.cohesion:.2f} | {', '.join(claim.languages)} |"
         )
     for claim in claims.claims:
         out += ["", f"## Claim {claim.id}", "", f"> {_md_cell(claim.representative.text)}", ""]
         members = claim.members if max_members is None else claim.members[:max_members]
         for m in members:
             stance = f" *{m.stance}*" if m.stance else ""
-            out.append(f"- `{m.doc_id}` [{m.start}:{m.end}] ({m.similarity:.2f}){stance} {_md_cell(m.text)}")
+            language = f" {m.language}" if m.language else ""
+            out.append(f"- `{m.doc_id}` [{m.start}:{m.end}] ({m.similarity:.2f}){stance}{language} {_md_cell(m.text)}")
     return "\n".join(out) + "\n"
 
 
@@ -105,8 +107,12 @@ def _day(member) -> str | None:
 def _member_item(m) -> str:
     esc = html.escape
     meta = " · ".join(x for x in (m.outlet, m.published) if x)
+    # The member's language on its text (lang=...) lets the browser pick fonts, hyphenation and
+    # quotes for it; the tag shows it.
+    text = f"<span lang={esc(m.language)}>{esc(m.text)}</span> <span class=lang>{esc(m.language)}</span>" \
+        if m.language else esc(m.text)
     return (f"<li><span class='st {esc(m.stance or '')}'>{esc(m.stance or '')}</span> "
-            f"<span class=sim>{m.similarity:.2f}</span> {esc(m.text)} <span class=off>{esc(meta)} "
+            f"<span class=sim>{m.similarity:.2f}</span> {text} <span class=off>{esc(meta)} "
             f"<code>{esc(m.doc_id)}</code> [{m.start}:{m.end}]</span></li>")
 
 
@@ -132,7 +138,8 @@ def _claim_row(claim: Claim, span: list[str], widest: int) -> str:
     return (
         f"<tr data-id={claim.id} data-outlets={len(claim.outlets)} data-docs={len(claim.doc_ids)} "
         f"data-size={claim.size} data-cohesion={claim.cohesion:.3f} data-first='{days[0] if days else ''}' "
-        f"data-stances='{' '.join(by_stance)}' data-text='{esc(search)}'>"
+        f"data-stances='{' '.join(by_stance)}' data-languages='{esc(' '.join(claim.languages))}' "
+        f"data-text='{esc(search)}'>"
         f"<td>{claim.id}</td>"
         f"<td><details><summary>{esc(claim.representative.text)} <span class=off>"
         f"{esc(claim.representative.outlet or claim.representative.doc_id)}</span></summary>"
@@ -140,6 +147,7 @@ def _claim_row(claim: Claim, span: list[str], widest: int) -> str:
         f"<td class=num><span class=bar style='width:{60 * len(claim.outlets) / max(widest, 1):.0f}px'></span>"
         f"{len(claim.outlets)}</td><td>{_stance_cell(by_stance)}{f' <span class=off>{mixed} mixed</span>' if mixed else ''}"
         f"</td><td>{len(claim.doc_ids)}</td><td>{claim.size}</td><td>{claim.cohesion:.2f}</td>"
+        f"<td>{esc(', '.join(claim.languages))}</td>"
         f"<td>{days[0] if days else ''}{' – ' + days[-1] if days and days[-1] != days[0] else ''}"
         f"{_sparkline(days, span)}</td></tr>"
     )
@@ -179,8 +187,11 @@ def render_html(claims: ClaimSet, *, title: str = "claimcluster report") -> str:
     widest = max((len(c.outlets) for c in claims.claims), default=1)
     rows = "\n".join(_claim_row(c, span, widest) for c in claims.claims)
     warnings = "".join(f"<p class=warn>warning: {html.escape(w)}</p>" for w in claims.warnings)
+    languages = Counter(lang for c in claims.claims for lang in c.languages)
+    options = "".join(f"<option value={html.escape(lang)}>carried in {html.escape(lang)}</option>"
+                      for lang, _ in languages.most_common())
     return _PAGE.format(title=html.escape(title), summary=html.escape(_summary_line(claims)), warnings=warnings,
-                        matrix=_matrix(claims), rows=rows, n=len(claims.claims))
+                        matrix=_matrix(claims), rows=rows, n=len(claims.claims), languages=options)
 
 
 def _date_span(days: list[str]) -> list[str]:
@@ -203,6 +214,7 @@ th{{background:#f4f4f4}} #claims th{{cursor:pointer;white-space:nowrap}} summary
 ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.25em 0}}
 .off{{color:#777;font-size:12px}} .sim{{color:#555;font-variant-numeric:tabular-nums}} .warn{{background:#fff4d6;padding:4px 8px}}
 .st{{font-size:12px;padding:0 4px;border-radius:3px}} .st.denies{{background:#fdd}} .st.repeats{{background:#dfd}} .st.reports{{background:#e6e9ff}}
+.lang{{font-size:11px;color:#555;border:1px solid #ccc;border-radius:3px;padding:0 3px}}
 .bar{{display:inline-block;height:8px;background:#8ab;margin-right:6px}} td.num{{white-space:nowrap}} .spark{{display:block;width:120px;height:14px;fill:#579}}
 .matrix td.cell{{width:18px;text-align:center;font-size:12px;padding:2px}} .cell.repeats{{background:#cfc}} .cell.denies{{background:#fbb}} .cell.reports{{background:#dde}}
 .matrix td.rep{{white-space:nowrap;font-size:12px}} th.vert{{height:140px;vertical-align:bottom;padding:2px}} th.vert span{{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:12px}}
@@ -216,19 +228,23 @@ ul{{margin:.4em 0 .4em 1em;padding:0}} li{{margin:.25em 0}}
 <div id=controls><input id=q type=search placeholder="search claims, members, outlets">
 <label>stance <select id=stance><option value="">any</option><option value=denies>denied by some outlet</option>
 <option value=reports>reported without endorsing</option></select></label>
+<label>language <select id=lang><option value="">any</option><option value="*">in more than one</option>{languages}</select></label>
 <label>at least <input id=minout type=number min=1 value=1 style="width:4em"> outlets</label>
 <span id=shown class=off></span></div>
 <table id=claims><thead><tr><th data-key=id>id</th><th>representative (click for members)</th><th data-key=outlets>outlets ▾</th>
 <th>stance (outlets, each once)</th><th data-key=docs>documents</th><th data-key=size>size</th><th data-key=cohesion>cohesion</th>
-<th data-key=first>seen</th></tr></thead>
+<th>languages</th><th data-key=first>seen</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
 <script>
 const body=document.querySelector('#claims tbody'), rows=[...body.rows], q=document.getElementById('q'),
-  stance=document.getElementById('stance'), minout=document.getElementById('minout'), shown=document.getElementById('shown');
-function filter(){{const t=q.value.toLowerCase().trim(), s=stance.value, m=+minout.value||1; let n=0;
-  for(const r of rows){{const ok=(!t||r.dataset.text.includes(t))&&(!s||r.dataset.stances.split(' ').includes(s))&&(+r.dataset.outlets>=m);
+  stance=document.getElementById('stance'), minout=document.getElementById('minout'), shown=document.getElementById('shown'),
+  lang=document.getElementById('lang');
+function filter(){{const t=q.value.toLowerCase().trim(), s=stance.value, m=+minout.value||1, l=lang.value; let n=0;
+  for(const r of rows){{const ls=r.dataset.languages.split(' ').filter(x=>x);
+    const ok=(!t||r.dataset.text.includes(t))&&(!s||r.dataset.stances.split(' ').includes(s))&&(+r.dataset.outlets>=m)
+      &&(!l||(l==='*'?ls.length>1:ls.includes(l)));
     r.style.display=ok?'':'none'; n+=ok;}} shown.textContent=n+' of {n} claims';}}
 let last=null, dir=-1;
 for(const th of document.querySelectorAll('#claims th[data-key]')) th.onclick=()=>{{const k=th.dataset.key;
@@ -236,7 +252,7 @@ for(const th of document.querySelectorAll('#claims th[data-key]')) th.onclick=()
   rows.sort((a,b)=>{{const x=a.dataset[k], y=b.dataset[k], nx=+x, ny=+y;
     return dir*((isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny);}});
   for(const r of rows) body.appendChild(r);}};
-q.oninput=stance.onchange=minout.oninput=filter; filter();
+q.oninput=stance.onchange=lang.onchange=minout.oninput=filter; filter();
 </script>
 </body></html>
 """

@@ -3,6 +3,8 @@ sentence and per claim, a claim carried in Russian and English, and a store that
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,8 @@ from claimcluster import (
     ModelIntegrityError,
     ModelMismatchError,
     cluster_documents,
+    render_html,
+    render_markdown,
     render_text,
     segment_documents,
 )
@@ -83,6 +87,13 @@ def test_a_claim_carried_in_russian_and_english(e5, tmp_path):
     assert carried and set(carried[0].languages) == {"en", "ru"}
     assert [m.language for m in carried[0].members if m.doc_id in ("d0", "d2")] == ["en", "ru"]
     assert "carried in en, ru" in render_text(claims) or "carried in ru, en" in render_text(claims)
+    languages = ", ".join(carried[0].languages)
+    markdown = render_markdown(claims)
+    assert f"| {languages} |" in markdown and any(line.startswith("- `d2`") and " ru " in line
+                                                   for line in markdown.splitlines())
+    page = render_html(claims)
+    assert f"data-languages='{' '.join(carried[0].languages)}'" in page and "<option value=ru>carried in ru" in page
+    assert f"<span lang=ru>{html.escape(claim[2][0])}</span> <span class=lang>ru</span>" in page
     store = ClaimStore.create(tmp_path / "ml", docs, embedder=e5, min_cluster_size=3)
     (claim_id,) = [c.id for c in store.claims() if {m.doc_id for m in c.members} >= {"d0", "d1", "d2", "d3"}]
     spread = store.spread(claim_id)
@@ -101,6 +112,14 @@ def test_the_assertion_rules_read_russian():
     assert numbers("1,500 people") == {1500.0}  # a thousands comma stays one
     assert not numbers_conflict("Twenty Russians were killed.", "Погибли двадцать россиян.")
     assert numbers_conflict("100 Russians were killed.", "Погибли 62 россиянина.")
+    assert numbers_conflict("At least two Russian men were killed.", "Погиб лишь один россиянин.")
+    assert not numbers_conflict("At least two Russian men were killed.", "Погибли по меньшей мере двое россиян.")
+    # Russian cardinals in any case, read by the number parser; digits with a scale word stay one number.
+    assert numbers("около пятисот нигерийцев и тридцати тысячам человек") == {500.0, 30_000.0}
+    assert numbers("сто двадцать пять погибших, по меньшей мере трое раненых") == {125.0, 3.0}
+    assert numbers("унесла жизни около трёхсот человек") == {300.0} and numbers("19 миллионов часов") == {19e6}
+    assert numbers_conflict("More than 3,400 people have been killed.", "Погибли около трёхсот человек.")
+    assert not numbers_conflict("An estimated 5,000 Nigerians were killed.", "Погибли около пяти тысяч нигерийцев.")
     # A translation keeps its negation, so polarity does not fire across the two languages; a denial does.
     verdicts = assertion_rules([PAIRS[0][1], "Пентагон заявил, что там были российские военные."],
                                [PAIRS[0][0], "No Russian personnel were there, the Pentagon said."])

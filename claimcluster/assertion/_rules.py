@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,20 +48,62 @@ STOP = frozenset(
 )
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000,
-                 # Russian, the nominative and the commonest oblique forms
-                 "один": 1, "одна": 1, "два": 2, "две": 2, "двух": 2, "три": 3, "трёх": 3, "трех": 3, "четыре": 4,
-                 "пять": 5, "пяти": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10, "десяти": 10,
-                 "двадцать": 20, "двадцати": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "сто": 100,
-                 "десятки": 24, "десятков": 24, "сотни": 200, "сотен": 200, "тысячи": 2000}
+                 # Russian words the cardinal parser does not read: approximate amounts, and the
+                 # collective numerals of people ("двое россиян": two Russians)
+                 "десятки": 24, "десятков": 24, "сотни": 200, "сотен": 200, "тысячи": 2000,
+                 "двое": 2, "двоих": 2, "трое": 3, "троих": 3, "четверо": 4, "четверых": 4, "пятеро": 5,
+                 "пятерых": 5, "шестеро": 6, "семеро": 7}
 _RU_WORD = re.compile(r"[а-яё]+")
+_RU_WORD_SPAN = re.compile(r"[а-яё]+", re.IGNORECASE)
 _STARTERS = frozenset(
     "according after although also as before but during even however if in last meanwhile more most new now on "
     "once since so some still then there though today update when while yesterday".split()
 )
 
 
+@lru_cache(maxsize=1)
+def _russian_cardinals() -> frozenset[str]:
+    """Every form of the Russian cardinal words the number parser reads (ё as е, as it reads them)."""
+    from number_parser.parser import LanguageData
+
+    # "семью" is also "family" (accusative), far more often than "by seven"
+    return frozenset(LanguageData("ru").all_numbers) - {"семью"}
+
+
+@lru_cache(maxsize=4096)
+def _parse_russian(words: str) -> int | None:
+    from number_parser import parse_number
+
+    return parse_number(words, language="ru")
+
+
+def _russian_word_numbers(text: str) -> set[float]:
+    """Cardinals written in Russian words, in any case ("около пятисот", "тридцати тысячам",
+    "сто двадцать пять"), read by the number parser: each run of consecutive number words is one
+    number. A run right after digits is their scale ("10 тысяч"), which :data:`_NUMBER` reads."""
+    vocabulary = _russian_cardinals()
+    runs: list[list[re.Match]] = []
+    for match in _RU_WORD_SPAN.finditer(text):
+        if match.group(0).lower().replace("ё", "е") not in vocabulary:
+            continue
+        if runs and not text[runs[-1][-1].end():match.start()].strip():
+            runs[-1].append(match)
+        elif not text[:match.start()].rstrip()[-1:].isdigit():
+            runs.append([match])
+    found = set()
+    for run in runs:
+        words = [m.group(0).lower().replace("ё", "е") for m in run]
+        value = _parse_russian(" ".join(words))
+        if value is not None:
+            found.add(float(value))
+        else:  # not one number ("два три"): each word for itself
+            found |= {float(v) for v in map(_parse_russian, words) if v is not None}
+    return found
+
+
 def numbers(text: str) -> set[float]:
-    """Quantities stated in a text, scaled ("19M" and "19 million" are both 19,000,000)."""
+    """Quantities stated in a text, scaled ("19M" and "19 million" are both 19,000,000); in
+    Cyrillic text also Russian cardinal words in any case ("около пятисот" is 500)."""
     found = set()
     cyrillic = _RU_WORD.search(text.lower()) is not None
     for match in _NUMBER.finditer(text):
@@ -78,6 +121,8 @@ def numbers(text: str) -> set[float]:
     for word in WORD.findall(text.lower()) + _RU_WORD.findall(text.lower()):
         if word in _WORD_NUMBERS:
             found.add(float(_WORD_NUMBERS[word]))
+    if cyrillic:
+        found |= _russian_word_numbers(text)
     return found
 
 
