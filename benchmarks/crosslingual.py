@@ -1,7 +1,8 @@
 """Claims across languages: English news sentences and their Russian translations, contradictions and
 same-topic other assertions (benchmarks/data/ru_en_claims; protocol in its SOURCE.md and TEST.md).
 
-    python -m benchmarks.crosslingual [--data benchmarks/data/ru_en_claims] [--split dev|test|test2] [--models M ...] [--json]
+    python -m benchmarks.crosslingual [--data benchmarks/data/ru_en_claims] [--split dev|test|test2]
+                                      [--models M ...] [--json]
 
 ``--split dev`` (dev.jsonl: 120 sentences of the five seed articles, one story) is where the rules
 were read and changed; ``--split test`` (121 sentences of 39 FNC-1 training bodies on 15 other

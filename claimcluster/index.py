@@ -85,7 +85,8 @@ class Match:
     "polarity", "roles"; see :func:`claimcluster.assertion.assertion_rules`)."""
     same_assertion: bool | None = None
     """With ``assess=True``: whether the query states the same assertion as the claim (the pair
-    model and the rules; None when the embedding model has no shipped pair model)."""
+    model and the rules; None when the embedding model has no shipped pair model, or when the
+    query and the claim are written in different scripts, where the pair model cannot tell)."""
 
     def to_json(self, assess: bool = False) -> dict[str, Any]:
         """The match as JSON-ready values (the assessment fields only with ``assess``)."""

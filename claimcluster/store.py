@@ -79,7 +79,8 @@ class ClaimMatch:
     conflicts: tuple[str, ...] = ()
     """With ``assess=True``: assertion rules the query and the representative break."""
     same_assertion: bool | None = None
-    """With ``assess=True``: whether the query states the representative's assertion."""
+    """With ``assess=True``: whether the query states the representative's assertion (None where
+    no pair model fits the store's model, or the two are written in different scripts)."""
 
 
 @dataclass

@@ -134,3 +134,17 @@ def test_an_english_model_warns_about_sentences_in_other_languages(e5, embedder)
     assert any("sentences in other languages (12 fr)" in w and "--model multilingual" in w for w in warned)
     assert not any("--model multilingual" in w for w in cluster_documents(french + english, embedder=e5,
                                                                           min_cluster_size=2).warnings)
+
+
+def test_a_russian_query_finds_its_english_claim_and_the_pair_model_abstains_across_scripts(e5):
+    from claimcluster import ClaimIndex
+    from claimcluster.assertion._relate import script
+
+    index = ClaimIndex(e5).add([en for en, _ in PAIRS], ids=[f"c{i}" for i in range(len(PAIRS))])
+    found = index.search([ru for _, ru in PAIRS] + [PAIRS[1][0]], k=1, assess=True)
+    assert [matches[0].id for matches in found] == ["c0", "c1", "c2", "c3", "c1"]
+    # The pair model reads surface overlap, which a translation does not share: across scripts it
+    # says nothing rather than "not the same"; within one script it decides.
+    assert [matches[0].same_assertion for matches in found[:4]] == [None] * 4
+    assert found[4][0].same_assertion is True and found[0][0].stance is not None
+    assert script(PAIRS[0][1]) == "CYRILLIC" and script(PAIRS[0][0]) == "LATIN" and script("1, 2!") is None
