@@ -252,6 +252,9 @@ def _match_lines(query: str, matches) -> list[str]:
 _ASSESS = click.option("--assess/--no-assess", default=True, show_default=True,
                        help="Give the query's stance toward each match and the assertion rules they break "
                             "(other figures, opposite polarity, swapped roles).")
+_MIN_SCORE = click.option("--min-score", default="auto", show_default=True,
+                          help="Drop matches scoring below this; 'auto' = calibrated no-match threshold, "
+                               "'none' = keep all.")
 
 
 @main.command()
@@ -260,8 +263,7 @@ _ASSESS = click.option("--assess/--no-assess", default=True, show_default=True,
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL/CSV of queries.")
 @click.option("--text-field", default="text", show_default=True, help="Query text field in --queries.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--min-score", default="auto", show_default=True,
-              help="Drop matches scoring below this; 'auto' = calibrated no-match threshold, 'none' = keep all.")
+@_MIN_SCORE
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("--model", default=None, help="Model the index was built with (default: packaged MiniLM).")
 @_ASSESS
@@ -280,8 +282,7 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
 
     if (text is None) == (queries is None):
         raise click.UsageError("give either TEXT or --queries FILE")
-    floor: float | Literal["auto"] | None = (None if min_score == "none" else
-                                             "auto" if min_score == "auto" else _float(min_score))
+    floor = _floor(min_score)
     if queries is not None:
         corpus = load_documents([queries], FieldMap(text=text_field, id=None))
         for rejection in corpus.rejected:
@@ -402,8 +403,9 @@ def store_update(directory, paths, text_field, id_field, outlet_field, date_fiel
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_MIN_SCORE
 @_ASSESS
-def store_match(directory, text, k, as_json, model, assess):
+def store_match(directory, text, k, as_json, model, min_score, assess):
     """Which known claims of the store in DIRECTORY does TEXT repeat?
 
     \b
@@ -415,7 +417,8 @@ def store_match(directory, text, k, as_json, model, assess):
 
     from claimcluster.store import ClaimStore
 
-    matches = ClaimStore.open(directory, embedder=_embedder_or_none(model)).match(text, k=k, assess=assess)[0]
+    matches = ClaimStore.open(directory, embedder=_embedder_or_none(model)).match(
+        text, k=k, min_score=_floor(min_score), assess=assess)[0]
     if as_json:
         click.echo(json.dumps({"query": text, "matches": [asdict(m) for m in matches]}, ensure_ascii=False))
         return
@@ -542,7 +545,10 @@ def _embedder_or_none(model: str | None):
     return Embedder(model) if model else None
 
 
-def _float(value: str) -> float:
+def _floor(value: str) -> float | Literal["auto"] | None:
+    """The ``min_score`` of a --min-score value: a number, "auto" or "none" (keep every match)."""
+    if value in ("auto", "none"):
+        return None if value == "none" else "auto"
     try:
         return float(value)
     except ValueError:

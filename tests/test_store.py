@@ -379,6 +379,11 @@ def test_cli_store_flow(docs, tmp_path):
     matched = runner.invoke(main, ["store", "match", target, "no Russian personnel were there, the Pentagon said",
                                    "--json"])
     assert matched.exit_code == 0 and json.loads(matched.output)["matches"][0]["stance"] == "repeats"
+    # A recipe repeats no claim: "auto" says so, --min-score none lists the nearest anyway, a bad value is refused.
+    recipe = ["store", "match", target, "Preheat the oven and grease the tin.", "--json"]
+    assert json.loads(runner.invoke(main, recipe).output)["matches"] == []
+    assert len(json.loads(runner.invoke(main, [*recipe, "--min-score", "none", "-k", "2"]).output)["matches"]) == 2
+    assert runner.invoke(main, [*recipe, "--min-score", "high"]).exit_code == 2
     shown = runner.invoke(main, ["store", "show", target, "--claim", "1"])
     assert shown.exit_code == 0 and "first seen batch 0" in shown.output
     listing = runner.invoke(main, ["store", "show", target, "--format", "json"])

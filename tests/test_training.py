@@ -137,3 +137,23 @@ def test_a_trained_delta_loads_as_a_model(clean_and_poisoned, tmp_path):
     assert a.shape == b.shape and not np.allclose(a, b) and np.all(np.sum(a * b, axis=1) > 0.9)
     digest = hashlib.sha256((tmp_path / "delta" / "encoder-delta.safetensors").read_bytes()).hexdigest()
     assert digest == card["delta_sha256"]
+
+
+def test_no_match_calibration_steps_down_in_precision_only_when_it_would_answer_almost_nothing():
+    from claimcluster.training.scorers import calibrate_no_match_ladder
+
+    rng = np.random.default_rng(7)
+    unrelated = rng.uniform(0.0, 0.5, 1000)  # unrelated texts never score above 0.5
+    scores = rng.uniform(0.5, 1.0, 400)
+    # Top-1s right 95 % of the time: the 0.90 level answers them all.
+    right = rng.random(400) < 0.95
+    (fused, dense), precision, answered = calibrate_no_match_ladder(scores, scores, right, unrelated, unrelated)
+    assert precision == 0.90 and answered == 1.0 and min(fused, dense) <= 0.51
+    # Right 82 % of the time whatever the score: no threshold reaches 0.90 or 0.85, 0.80 answers them all.
+    right = rng.random(400) < 0.82
+    (fused, dense), precision, answered = calibrate_no_match_ladder(scores, scores, right, unrelated, unrelated)
+    assert precision == 0.80 and answered > 0.9
+    # Right half the time: no level answers a quarter, and the first (0.90) stands, answering (almost) nothing.
+    right = rng.random(400) < 0.5
+    (fused, dense), precision, answered = calibrate_no_match_ladder(scores, scores, right, unrelated, unrelated)
+    assert precision == 0.90 and answered < 0.05
