@@ -249,6 +249,8 @@ def _match_lines(query: str, matches) -> list[str]:
     return lines
 
 
+_DIRECTORY = click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+_STORE_MODEL = click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
 _ASSESS = click.option("--assess/--no-assess", default=True, show_default=True,
                        help="Give the query's stance toward each match and the assertion rules they break "
                             "(other figures, opposite polarity, swapped roles).")
@@ -258,7 +260,7 @@ _MIN_SCORE = click.option("--min-score", default="auto", show_default=True,
 
 
 @main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.argument("text", required=False)
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL/CSV of queries.")
 @click.option("--text-field", default="text", show_default=True, help="Query text field in --queries.")
@@ -301,7 +303,7 @@ def match(directory, text, queries, text_field, k, min_score, as_json, model, as
 
 
 @main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--model", default=None, help="Model the index was built with (default: the one it names).")
@@ -379,10 +381,10 @@ def store_create(directory, paths, text_field, id_field, outlet_field, date_fiel
 
 
 @store.command("update")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_field_options
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_STORE_MODEL
 def store_update(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, model):
     """Add the documents in PATHS to the store in DIRECTORY; known claims keep their ids.
 
@@ -398,11 +400,11 @@ def store_update(directory, paths, text_field, id_field, outlet_field, date_fiel
 
 
 @store.command("match")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.argument("text")
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_STORE_MODEL
 @_MIN_SCORE
 @_ASSESS
 def store_match(directory, text, k, as_json, model, min_score, assess):
@@ -431,12 +433,12 @@ def store_match(directory, text, k, as_json, model, min_score, assess):
 
 
 @store.command("show")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.option("--claim", "claim_id", type=int, default=None, help="Show one claim with its timeline.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
               show_default=True)
 @click.option("--max-claims", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_STORE_MODEL
 def store_show(directory, claim_id, fmt, max_claims, model):
     """Show the claims of the store in DIRECTORY (or one claim's members and timeline).
 
@@ -487,8 +489,8 @@ def store_show(directory, claim_id, fmt, max_claims, model):
 
 
 @store.command("check")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_DIRECTORY
+@_STORE_MODEL
 def store_check(directory, model):
     """Check every record and vector of the store in DIRECTORY (exit 2 on damage).
 
@@ -504,8 +506,8 @@ def store_check(directory, model):
 
 
 @store.command("compact")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_DIRECTORY
+@_STORE_MODEL
 def store_compact(directory, model):
     """Merge the vector segments of the store in DIRECTORY into one.
 
@@ -523,8 +525,8 @@ def store_compact(directory, model):
 
 
 @store.command("migrate")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--model", default=None, help="Model the store was built with (default: packaged MiniLM).")
+@_DIRECTORY
+@_STORE_MODEL
 def store_migrate(directory, model):
     """Rewrite a store written by an earlier claimcluster (format 2) in the current format, in place.
 
