@@ -5,7 +5,9 @@
 Headline figure: ARI with every unclustered headline as its own singleton ("ari"). Also ARI
 with noise as one group, NMI, V-measure, clusters found, noise share and wall time. For each
 model of ``--models`` (default: the claim-tuned default and the plain base model, side by side):
-claimcluster's defaults and exact HDBSCAN (``hdbscan`` package) with the same parameters. On the
+claimcluster's defaults (the density clusters read by the same-assertion judge, as ``cluster_documents``
+makes them; ``claimcluster_no_judge``: the density clusters alone) and exact HDBSCAN (``hdbscan``
+package) with the same parameters. On the
 first model's vectors also: the same forced onto claimcluster's k-NN (large-corpus) path;
 TF-IDF + average-linkage agglomerative (the lexical floor); sentence-transformers
 ``community_detection`` at its best threshold and BERTopic with ``min_topic_size`` tuned (both
@@ -27,11 +29,12 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
 
 from benchmarks.common import SPLIT_HELP, SPLITS, add_model_option, emit, find_file, machine, partition, read_jsonl
-from claimcluster import Embedder, cluster_vectors, normalize_text
+from claimcluster import Embedder, cluster_vectors, form_claims, gate_reasons, normalize_text
 from claimcluster._multilingual import MODEL_ID as MULTILINGUAL_ID
 from claimcluster.assertion import StanceScorer, assertion_rules, split_assertions
 from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES
 from claimcluster.embed import min_cohesion_for
+from claimcluster.judge import judge_for
 
 GRID = [(mcs, coh) for mcs in (3, 4, 5, 6) for coh in (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)]
 # The multilingual E5's cosines sit higher: its grid reaches further.
@@ -130,14 +133,26 @@ def rules_on_gold_pairs(rows: list[dict]) -> dict:
     return out
 
 
+def judged_labels(texts: list[str], X: np.ndarray, proposed: np.ndarray, judge, min_size: int) -> np.ndarray:
+    """The claims ``cluster_documents`` makes from the proposed clusters: gate, then the judge."""
+    texts = [normalize_text(t) for t in texts]
+    checkable = np.array([reason is None for reason in gate_reasons(texts)])
+    return form_claims(texts, X, proposed, judge, checkable=checkable, min_size=min_size).labels
+
+
 def systems_for(texts: list[str], gold: np.ndarray, X: np.ndarray, baselines: bool,
-                min_cohesion: float = DEFAULT_MIN_COHESION) -> dict[str, dict]:
+                min_cohesion: float = DEFAULT_MIN_COHESION, judge=None) -> dict[str, dict]:
     params = dict(min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE, min_samples=DEFAULT_MIN_SAMPLES)
     import hdbscan
 
     systems: dict[str, dict] = {}
     labels, sec = timed(lambda: cluster_vectors(X, min_cohesion=min_cohesion, **params).labels)
-    systems["claimcluster"] = scores(gold, labels, sec)
+    if judge is not None:
+        judged, judge_sec = timed(lambda: judged_labels(texts, X, labels, judge, params["min_cluster_size"]))
+        systems["claimcluster"] = scores(gold, judged, sec + judge_sec)
+        systems["claimcluster_no_judge"] = scores(gold, labels, sec)
+    else:
+        systems["claimcluster"] = scores(gold, labels, sec)
     labels, sec = timed(lambda: hdbscan.HDBSCAN(**params).fit(X.astype(np.float64)).labels_)
     systems["hdbscan_exact_full_vectors"] = scores(gold, labels, sec)
     if not baselines:
@@ -165,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-baselines", action="store_true", help="claimcluster and exact HDBSCAN only")
     parser.add_argument("--grid", action="store_true", help="claimcluster's ARI over min_cluster_size x min_cohesion")
     parser.add_argument("--granularity", choices=["claim", "assertion"], default="claim")
+    parser.add_argument("--no-judge", action="store_true", help="claimcluster's density clusters without the judge")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -182,7 +198,9 @@ def main(argv: list[str] | None = None) -> dict:
         entry: dict = {"model_id": embedder.model_id,
                        "min_cohesion": min_cohesion_for(embedder.model_id),
                        "systems": systems_for(texts, gold, X, baselines=number == 0 and not args.no_baselines,
-                                              min_cohesion=min_cohesion_for(embedder.model_id))}
+                                              min_cohesion=min_cohesion_for(embedder.model_id),
+                                              judge=judge_for("auto" if not args.no_judge else None,
+                                                              embedder.model_id))}
         entry["ari"] = entry["systems"]["claimcluster"]["ari"]
         if args.grid:
             entry["grid"] = grid(gold, X, embedder.model_id)

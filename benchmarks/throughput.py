@@ -5,8 +5,11 @@
 Loads the article bodies (``bodies.jsonl``: ``body_id``, ``text``), then runs the stages of
 :func:`claimcluster.cluster_documents` one by one with the defaults (no embedding cache, so the
 embedding is measured) and reports sentences per second end to end and per stage, and the share
-of the time each stage takes. ``--split`` is accepted for symmetry with the other benchmarks and
-ignored: the corpus has no labels and no split.
+of the time each stage takes. The judge's stages (loading it, the gate, reading the proposed claims:
+:func:`claimcluster.form_claims`) are timed apart, so ``judge_cost_ratio`` is the time with the judge
+over the time of the same run without those stages (claims then assembled from the density clusters,
+as ``cluster_documents(judge=None)`` does); ``--no-judge`` leaves them out. ``--split`` is accepted for
+symmetry with the other benchmarks and ignored: the corpus has no labels and no split.
 """
 
 from __future__ import annotations
@@ -15,10 +18,20 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.common import emit, find_file, machine, peak_rss_mb
-from claimcluster import Embedder, FieldMap, cluster_vectors, load_documents
+from claimcluster import (
+    Embedder,
+    FieldMap,
+    SameAssertionJudge,
+    cluster_vectors,
+    form_claims,
+    gate_reasons,
+    load_documents,
+)
 from claimcluster.assertion import shipped_stance_scorer
-from claimcluster.claims import build_claims
+from claimcluster.claims import Judged, build_claims
 from claimcluster.cluster import auto_min_cluster_size
 from claimcluster.segment import segment_documents
 
@@ -30,6 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="first N articles only")
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx-int8", "onnx", "torch"],
                         help="embedding backend (default: the Embedder's default)")
+    parser.add_argument("--no-judge", action="store_true", help="claims from the density clusters alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -57,15 +71,41 @@ def main(argv: list[str] | None = None) -> dict:
     result = cluster_vectors(vectors, min_cluster_size=auto_min_cluster_size(len(documents)))
     times["cluster"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    claims, unclustered = build_claims(sentences, vectors, result.labels, result.probabilities,
-                                       shipped_stance_scorer(embedder.model_id))
-    times["claims"] = time.perf_counter() - t
+    scorer = shipped_stance_scorer(embedder.model_id)
+    judging = ("judge_load", "gate", "judge")
+    if args.no_judge:
+        t = time.perf_counter()
+        claims, unclustered = build_claims(sentences, vectors, result.labels, result.probabilities, scorer)
+        times["claims"] = time.perf_counter() - t
+        pairs = 0
+    else:
+        t = time.perf_counter()
+        judge = SameAssertionJudge()
+        judge.predict(["The judge is loaded."], ["The judge is loaded now."])
+        times["judge_load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        texts = [s.norm for s in sentences]
+        reasons = gate_reasons(texts)
+        times["gate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        formation = form_claims(texts, vectors, result.labels, judge, min_size=auto_min_cluster_size(len(documents)),
+                                checkable=np.array([r is None for r in reasons]))
+        pairs = formation.pairs_judged
+        times["judge"] = time.perf_counter() - t
+        t = time.perf_counter()
+        claims, unclustered = build_claims(
+            sentences, vectors, formation.labels, result.probabilities, scorer,
+            representatives=formation.representatives, not_checkable=reasons,
+            judged=Judged(formation.same, formation.contradict, formation.denies))
+        times["claims"] = time.perf_counter() - t
     total = time.perf_counter() - start
     n = len(sentences)
     result_json = {
         "documents": len(documents), "sentences": n, "claims": len(claims), "unclustered": len(unclustered),
         "seconds_total": round(total, 2), "sentences_per_second": round(n / total, 1),
+        "pairs_judged": pairs, "pairs_judged_per_sentence": round(pairs / max(n, 1), 3),
+        "judge_cost_ratio": None if args.no_judge else round(
+            total / (total - sum(times[k] for k in judging)), 3),
         "stages": {name: {"seconds": round(sec, 2), "share": round(sec / total, 3),
                           "sentences_per_second": round(n / sec, 1) if sec > 0 else None}
                    for name, sec in times.items()},

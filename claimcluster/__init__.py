@@ -33,6 +33,7 @@ _LAZY = {
     "FieldMap": "claimcluster.documents",
     "FurnitureRule": "claimcluster.segment",
     "FusionWeights": "claimcluster._fusion",
+    "Judgement": "claimcluster.judge",
     "InputError": "claimcluster.errors",
     "Match": "claimcluster.index",
     "Member": "claimcluster.claims",
@@ -42,6 +43,7 @@ _LAZY = {
     "NOISE": "claimcluster.cluster",
     "NotFittedError": "claimcluster.errors",
     "Rejection": "claimcluster.documents",
+    "SameAssertionJudge": "claimcluster.judge",
     "Relation": "claimcluster.assertion",
     "RuleVerdicts": "claimcluster.assertion",
     "Segmentation": "claimcluster.segment",
@@ -52,7 +54,9 @@ _LAZY = {
     "clean_social_text": "claimcluster.segment",
     "cluster_documents": "claimcluster.pipeline",
     "cluster_vectors": "claimcluster.cluster",
+    "form_claims": "claimcluster.formation",
     "from_dataframe": "claimcluster.documents",
+    "gate_reasons": "claimcluster.gate",
     "from_records": "claimcluster.documents",
     "load_documents": "claimcluster.documents",
     "normalize_text": "claimcluster.segment",
@@ -106,7 +110,10 @@ if TYPE_CHECKING:
         StorageError,
         StoreLockedError,
     )
+    from claimcluster.formation import form_claims
+    from claimcluster.gate import gate_reasons
     from claimcluster.index import ClaimIndex, Match
+    from claimcluster.judge import Judgement, SameAssertionJudge
     from claimcluster.pipeline import cluster_documents
     from claimcluster.report import render_html, render_markdown, render_text
     from claimcluster.segment import (
@@ -142,6 +149,7 @@ __all__ = [
     "FurnitureRule",
     "FusionWeights",
     "InputError",
+    "Judgement",
     "Match",
     "Member",
     "ModelError",
@@ -151,6 +159,7 @@ __all__ = [
     "NotFittedError",
     "Rejection",
     "Relation",
+    "SameAssertionJudge",
     "RuleVerdicts",
     "Segmentation",
     "Sentence",
@@ -161,7 +170,9 @@ __all__ = [
     "clean_social_text",
     "cluster_documents",
     "cluster_vectors",
+    "form_claims",
     "from_dataframe",
+    "gate_reasons",
     "from_records",
     "load_documents",
     "normalize_text",

@@ -17,10 +17,12 @@ import numpy as np
 
 from claimcluster._join import core_distances, join_known
 from claimcluster._records import Change
-from claimcluster.assertion import StanceScorer, relate, shipped_stance_scorer, split_assertions
-from claimcluster.cluster import NOISE, cluster_vectors, mean_pairwise_similarity, medoid
+from claimcluster.assertion import StanceScorer, judged_stance, relate, shipped_stance_scorer, split_assertions
+from claimcluster.cluster import NOISE, cluster_vectors, medoid
 from claimcluster.documents import Document
-from claimcluster.errors import InputError
+from claimcluster.errors import InputError, ModelMismatchError
+from claimcluster.formation import JOIN_CANDIDATES
+from claimcluster.gate import gate_reasons
 from claimcluster.segment import detect_language, segment_documents
 
 if TYPE_CHECKING:
@@ -56,11 +58,29 @@ class Update:
         self.batch, self.sources = batch, sources
         self._scorer: StanceScorer | None = None
         self._scorer_loaded = False
+        self._judge: Any = None
+        self.judged: dict[int, tuple[float, float, bool]] = {}
+        """The judge's (same, contradict, denies) of each row judged toward its claim's representative."""
+        self.pairs_judged = 0
+
+    @property
+    def judge(self):
+        """The shipped judge, unless the store was made without one (``settings["judge"]`` None or absent:
+        a store made before the judge keeps its rule)."""
+        if self._judge is None and self.settings.get("judge") is not None:
+            from claimcluster.judge import shipped_judge
+
+            self._judge = shipped_judge()
+        return self._judge
 
     @property
     def stance(self) -> StanceScorer | None:
         if not self._scorer_loaded:
-            self._scorer, self._scorer_loaded = shipped_stance_scorer(self.embedder.model_id), True
+            try:
+                self._scorer = shipped_stance_scorer(self.embedder.model_id)
+            except ModelMismatchError:
+                self._scorer = None
+            self._scorer_loaded = True
         return self._scorer
 
     def run(self, documents: list[Document], report: UpdateReport) -> Change:
@@ -116,22 +136,38 @@ class Update:
 
     def _join_known(self, vectors: np.ndarray, texts: Sequence[str],
                     first_new: int) -> tuple[list[int | None], list[list[int]]]:
-        """Claim id (or None) for each new vector, by the clustering rule against the store as it was."""
+        """Claim id (or None) for each new vector: the clustering rule against the store as it was
+        proposes, the judge disposes (a sentence joins the nearest proposed claim whose representative
+        it states, or denies at claim granularity; a sentence the gate finds no assertion in joins none)."""
         work = self.work
-        admissible = None
-        if self.settings.get("granularity") == "assertion":
-            def admissible(i: int, claim_id: int) -> bool:
-                return self._same_assertion(texts[i], vectors[i], claim_id)
         claim_of = [None if c < 0 else int(c) for c in work.claim_of]
         assigned, _, ranked = join_known(
             vectors, work.index, work.vectors, claim_of, work.core_of, work.claims,
-            min_samples=int(self.settings["min_samples"]), min_cohesion=float(self.settings["min_cohesion"]),
-            admissible=admissible)
-        return assigned, ranked
+            min_samples=int(self.settings["min_samples"]), min_cohesion=float(self.settings["min_cohesion"]))
+        if self.judge is None:
+            if self.settings.get("granularity") == "assertion":
+                ranked = [[c for c in claims if self._same_assertion(texts[i], vectors[i], c)]
+                          for i, claims in enumerate(ranked)]
+            return [r[0] if r else None for r in ranked], ranked
+        checkable = [reason is None for reason in gate_reasons(list(texts))]
+        keep_denials = self.settings.get("granularity") != "assertion"
+        accepted: list[list[int]] = [[] for _ in ranked]
+        pairs = [(i, c) for i, claims in enumerate(ranked) if checkable[i] for c in claims[:JOIN_CANDIDATES]]
+        if pairs:
+            verdict = self.judge.judge([texts[i] for i, _ in pairs],
+                                       [work.norms[work.claims[c]["representative"]] for _, c in pairs])
+            self.pairs_judged += len(pairs)
+            for (i, c), ok, denied, same, contradict in zip(pairs, verdict.accepted, verdict.denied, verdict.same,
+                                                            verdict.contradict):
+                if ok or (denied and keep_denials):
+                    if not accepted[i]:
+                        self.judged[first_new + i] = (float(same), float(contradict), bool(denied and not ok))
+                    accepted[i].append(c)
+        return [a[0] if a else None for a in accepted], accepted
 
     def _same_assertion(self, text: str, vector: np.ndarray, claim_id: int) -> bool:
-        """Neither a denial of the claim's representative, nor a statement of other figures, nor
-        the same relation between two names with the roles swapped."""
+        """Without a judge: neither a denial of the claim's representative, nor a statement of other
+        figures, nor the same relation between two names with the roles swapped."""
         rep = self.work.claims[claim_id]["representative"]
         if self.stance is None:
             return True
@@ -147,7 +183,10 @@ class Update:
                                  min_samples=int(self.settings["min_samples"]),
                                  min_cohesion=float(self.settings["min_cohesion"]))
         labels, radii = result.labels, result.radii
-        if self.settings.get("granularity") == "assertion" and self.stance is not None:
+        reps: list[int] | None = None
+        if self.judge is not None:
+            labels, reps, radii = self._judged_formation(pool, labels, radii)
+        elif self.settings.get("granularity") == "assertion" and self.stance is not None:
             split = split_assertions([work.norms[r] for r in pool], work.vectors[pool], labels, self.stance,
                                      min_size=int(self.settings["min_cluster_size"]))
             # A split-off part is born inside its parent claim: it keeps the parent's radius.
@@ -160,7 +199,7 @@ class Update:
             rows = [int(pool[j]) for j in np.flatnonzero(labels == label)]
             if not any(r >= first_new for r in rows):
                 continue
-            representative = rows[medoid(work.vectors[rows])]
+            representative = rows[medoid(work.vectors[rows])] if reps is None else int(pool[reps[label]])
             work.claims[next_id] = {"representative": representative, "core_rows": rows, "radius": float(radii[label])}
             work.claim_of[rows] = next_id
             new_claims.append(next_id)
@@ -170,6 +209,29 @@ class Update:
         if rows:
             work.core_of[rows] = core_distances(work.index, work.vectors[rows], int(self.settings["min_samples"]) + 1)
         return new_claims
+
+    def _judged_formation(self, pool: np.ndarray, labels: np.ndarray, radii: np.ndarray):
+        """(labels, representative positions, radii) of the pool's proposed claims read by the judge
+        (:func:`claimcluster.formation.form_claims`); a claim keeps the radius of the proposal it came from,
+        and at assertion granularity its denials are left unclustered."""
+        from claimcluster.formation import form_claims
+
+        work = self.work
+        texts = [work.norms[r] for r in pool]
+        checkable = np.array([reason is None for reason in gate_reasons(texts)], dtype=bool)
+        formation = form_claims(texts, work.vectors[pool], labels, self.judge, checkable=checkable,
+                                min_size=int(self.settings["min_cluster_size"]), rank=pool)
+        self.pairs_judged += formation.pairs_judged
+        out = formation.labels.copy()
+        if self.settings.get("granularity") == "assertion":
+            out[formation.denies] = NOISE
+        parents = [int(labels[rep]) for rep in formation.representatives]
+        # A claim formed from released sentences (or joined by loose ones) keeps its founder's proposal radius.
+        new_radii = np.array([radii[p] if p != NOISE else float(np.min(radii, initial=0.0)) for p in parents])
+        for j in np.flatnonzero(out != NOISE):
+            self.judged[int(pool[j])] = (float(formation.same[j]), float(formation.contradict[j]),
+                                         bool(formation.denies[j]))
+        return out, list(formation.representatives), new_radii
 
     def _members(self, rows: Sequence[int]) -> list[tuple]:
         """(row, claim, similarity, stance, stance_score) of new members, toward their claim's representative."""
@@ -187,29 +249,13 @@ class Update:
             stances = [(r.stance, r.stance_score) for r in relations]
         out = []
         for row, claim, rep, sim, (stance, score) in zip(rows, claims, reps, similarity, stances):
+            if row in self.judged:
+                stance, score = judged_stance(work.norms[row], work.norms[rep], *self.judged[row], stance)
             if row == rep:
-                stance, score = ("repeats", 1.0) if self.stance is not None else (None, None)
+                stance, score = ("repeats", 1.0) if self.stance is not None or self.judge is not None else (None, None)
             out.append((row, claim, float(sim), stance, None if score is None else float(score)))
         return out
 
-    def _stats(self, claims: set[int], new: dict[int, tuple[str, str | None]]) -> dict[int, tuple]:
-        """(cohesion, size, n_documents, n_outlets) of each claim, over all its members: the mean
-        pairwise similarity, and the counts its place in the spread order needs (a document of
-        unknown outlet counts as an outlet of its own). ``new`` gives (doc_id, outlet) of rows not
-        stored yet; the others are read with ``self.sources``."""
-        work = self.work
-        order = np.argsort(work.claim_of, kind="stable")
-        sorted_claims = work.claim_of[order]
-        spans = {cid: order[slice(*np.searchsorted(sorted_claims, [cid, cid + 1]))] for cid in claims}
-        stored = self.sources(sorted({r for rows in spans.values() for r in rows.tolist() if r not in new}))
-        out = {}
-        for cid, rows in spans.items():
-            block = work.vectors[rows]
-            where = [new[r] if r in new else stored[r] for r in rows.tolist()]
-            out[cid] = (float(mean_pairwise_similarity(block.sum(axis=0, dtype=np.float64), len(block))), len(rows),
-                        len({doc for doc, _ in where}), len({outlet if outlet is not None else doc
-                                                              for doc, outlet in where}))
-        return out
 
 
 def empty_work(dimension: int) -> Work:

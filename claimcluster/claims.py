@@ -21,7 +21,7 @@ from claimcluster.documents import Rejection, Sentence
 if TYPE_CHECKING:
     from claimcluster.assertion import StanceScorer
 
-__all__ = ["Member", "Claim", "ClaimSet"]
+__all__ = ["Member", "Claim", "ClaimSet", "Judged"]
 
 STANCE_ORDER = ("repeats", "denies", "reports")
 
@@ -44,6 +44,9 @@ class Member:
     stance_score: float | None = None
     language: str | None = None
     """ISO 639-1 code of the sentence's language (see :func:`claimcluster.segment.detect_language`)."""
+    not_checkable: str | None = None
+    """Why an unclustered sentence can found or join no claim: it states no checkable assertion
+    (question, fragment, markup, date, byline, not checkable; see :mod:`claimcluster.gate`)."""
 
     @property
     def source(self) -> str:
@@ -225,12 +228,28 @@ def spread_order(claim: Claim) -> tuple:
     return (-len(claim.outlets), -len(claim.doc_ids), -claim.size, claim.id)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The judge's reading of each sentence toward its claim's representative (arrays over all sentences):
+    P(same), P(contradict), and whether the sentence is kept as a denial."""
+
+    same: np.ndarray
+    contradict: np.ndarray
+    denies: np.ndarray
+
+
 def assemble_claim(claim_id: int, sentences: Sequence[Sentence], vectors: np.ndarray, representative: int,
-                   probabilities: Sequence[float], scorer: StanceScorer | None) -> Claim:
+                   probabilities: Sequence[float], scorer: StanceScorer | None,
+                   judged: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Claim:
     """One claim from its member sentences, their unit vectors and the position of its
     representative among them: members in document order with their similarity and stance
     toward the representative (which repeats itself), and the claim's cohesion. The one way a
-    claim is put together, for the pipeline and the store alike."""
+    claim is put together, for the pipeline and the store alike.
+
+    ``judged`` gives the judge's (same, contradict, denies) per member: a denial is "denies" with
+    its P(contradict); the others "repeats", or "reports" where the stance model reads them as
+    only reporting the claim (or, without a stance model, where they hedge and the representative
+    does not), with their P(same). Without it the stance model decides alone."""
     order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
     block = vectors.astype(np.float64)
     similarity = block @ block[representative]
@@ -241,10 +260,24 @@ def assemble_claim(claim_id: int, sentences: Sequence[Sentence], vectors: np.nda
         relations = relate([s.norm for s in sentences], vectors, sentences[representative].norm,
                            vectors[representative], scorer, rules=False)
         stances = [(r.stance, r.stance_score) for r in relations]
-        stances[representative] = ("repeats", 1.0)
+    if judged is not None:
+        stances = _judged_stances(sentences, representative, stances, *judged)
+    stances[representative] = ("repeats", 1.0)
     members = {i: member_of(sentences[i], float(similarity[i]), probabilities[i], *stances[i]) for i in order}
     cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(sentences)))
     return Claim(claim_id, members[representative], tuple(members[i] for i in order), cohesion)
+
+
+Stance = tuple[str | None, float | None]
+
+
+def _judged_stances(sentences: Sequence[Sentence], representative: int, modelled: list[Stance],
+                    same: np.ndarray, contradict: np.ndarray, denies: np.ndarray) -> list[Stance]:
+    from claimcluster.assertion import judged_stance
+
+    rep = sentences[representative].norm
+    return [judged_stance(s.norm, rep, float(same[i]), float(contradict[i]), bool(denies[i]), modelled[i][0])
+            for i, s in enumerate(sentences)]
 
 
 def build_claims(
@@ -253,22 +286,36 @@ def build_claims(
     labels: np.ndarray,
     probabilities: np.ndarray,
     stance_scorer: StanceScorer | None = None,
+    *,
+    representatives: Sequence[int] | None = None,
+    judged: Judged | None = None,
+    not_checkable: Sequence[str | None] | None = None,
 ) -> tuple[list[Claim], list[Member]]:
-    """Claims from clustered sentences (the medoid of each is its representative), and the
-    sentences in no claim, both in document order."""
+    """Claims from clustered sentences, and the sentences in no claim, both in document order.
+
+    Each claim's representative is ``representatives[label]`` (a row of ``sentences``) or, when
+    None, the medoid of its members. ``not_checkable`` gives the gate's reason for sentences
+    that state no checkable assertion (kept with the unclustered ones)."""
     order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
-    unclustered = [member_of(sentences[i], None, probabilities[i]) for i in order if labels[i] == NOISE]
+    reasons = not_checkable if not_checkable is not None else [None] * len(sentences)
+    unclustered = [member_of(sentences[i], None, probabilities[i], not_checkable=reasons[i])
+                   for i in order if labels[i] == NOISE]
     claims = []
     for label in range(int(labels.max()) + 1 if len(labels) else 0):
         rows = np.array([i for i in order if labels[i] == label])  # document order: ties go to the first
-        claims.append(assemble_claim(label, [sentences[i] for i in rows], vectors[rows], medoid(vectors[rows]),
-                                     probabilities[rows], stance_scorer))
+        if not len(rows):
+            continue
+        rep = medoid(vectors[rows]) if representatives is None else int(
+            np.flatnonzero(rows == representatives[label])[0])
+        parts = None if judged is None else (judged.same[rows], judged.contradict[rows], judged.denies[rows])
+        claims.append(assemble_claim(label, [sentences[i] for i in rows], vectors[rows], rep,
+                                     probabilities[rows], stance_scorer, parts))
     claims.sort(key=spread_order)
     return claims, unclustered
 
 
 def member_of(sentence: Sentence, similarity: float | None, probability: float, stance: str | None = None,
-              stance_score: float | None = None) -> Member:
+              stance_score: float | None = None, *, not_checkable: str | None = None) -> Member:
     """A claim member (or unclustered sentence) from a Sentence record."""
     return Member(
         doc_id=sentence.doc_id,
@@ -283,4 +330,5 @@ def member_of(sentence: Sentence, similarity: float | None, probability: float, 
         stance=stance,
         stance_score=stance_score,
         language=sentence.language,
+        not_checkable=not_checkable,
     )

@@ -97,6 +97,11 @@ class _StderrLines(logging.Handler):
         click.echo(prefix + record.getMessage(), err=True)
 
 
+_JUDGE = click.option("--judge/--no-judge", default=True, show_default=True,
+                      help="Read each claim member together with the claim's representative and keep only the same "
+                           "assertion or its denials (--no-judge: density clusters as they are; faster, can chain).")
+
+
 def _field_options(func):
     for option in reversed(
         [
@@ -141,8 +146,9 @@ def _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_byt
               help='ray: segment and embed on Ray workers (pip install "claimcluster[ray]"); .jsonl / .parquet files '
                    "are then read on the workers (records need an id).")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
+@_JUDGE
 def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, fmt, out, min_cluster_size,
-            min_samples, min_cohesion, granularity, model, cache, max_claims, progress, engine, address):
+            min_samples, min_cohesion, granularity, model, cache, max_claims, progress, engine, address, judge):
     """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv) into claims.
 
     \b
@@ -161,7 +167,8 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
         raise click.UsageError(f"--out {out}: no directory {out.parent}")
     embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
     options = {"embedder": embedder, "min_cluster_size": min_cluster_size, "min_samples": min_samples,
-               "min_cohesion": min_cohesion, "granularity": granularity, "show_progress_bar": progress}
+               "min_cohesion": min_cohesion, "granularity": granularity, "show_progress_bar": progress,
+               "judge": "auto" if judge else None}
     shards = all(p.is_file() and p.name.endswith((".jsonl", ".parquet")) for p in paths) and not replace_bad_bytes
     if engine == "ray" and shards:
         from claimcluster import _ray
@@ -362,8 +369,9 @@ def _report_update(report) -> None:
               help="assertion: denials, other figures and swapped roles never join a claim and form claims "
                    "of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
+@_JUDGE
 def store_create(directory, paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes,
-                 min_cluster_size, min_samples, min_cohesion, granularity, model):
+                 min_cluster_size, min_samples, min_cohesion, granularity, model, judge):
     """Cluster the documents in PATHS and write a new store in DIRECTORY.
 
     \b
@@ -376,7 +384,7 @@ def store_create(directory, paths, text_field, id_field, outlet_field, date_fiel
     corpus = _load(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes)
     created = ClaimStore.create(directory, corpus, embedder=Embedder(model or DEFAULT_MODEL),
                                 min_cluster_size=min_cluster_size, min_samples=min_samples, min_cohesion=min_cohesion,
-                                granularity=granularity)
+                                granularity=granularity, judge="auto" if judge else None)
     click.echo(f"created {directory}: {len(created)} claims from {len(corpus)} documents")
 
 

@@ -15,14 +15,19 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from claimcluster._spanning import Search
 from claimcluster._validate import check_cohesion, check_k
-from claimcluster.assertion import shipped_stance_scorer, split_assertions
-from claimcluster.claims import ClaimSet, build_claims
-from claimcluster.cluster import DEFAULT_MIN_SAMPLES, auto_min_cluster_size, cluster_vectors
+from claimcluster.assertion import StanceScorer, shipped_stance_scorer, split_assertions
+from claimcluster.claims import ClaimSet, Judged, build_claims
+from claimcluster.cluster import DEFAULT_MIN_SAMPLES, NOISE, auto_min_cluster_size, cluster_vectors, medoid
 from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
 from claimcluster.embed import Embedder, min_cohesion_for
-from claimcluster.errors import InputError
+from claimcluster.errors import InputError, ModelMismatchError
+from claimcluster.formation import form_claims
+from claimcluster.gate import gate_reasons
+from claimcluster.judge import SameAssertionJudge, judge_for
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
 
 __all__ = ["cluster_documents", "input_warnings"]
@@ -63,6 +68,7 @@ def cluster_documents(
     show_progress_bar: bool | None = None,
     engine: Literal["local", "ray"] = "local",
     ray_address: str | None = None,
+    judge: SameAssertionJudge | Literal["auto"] | None = "auto",
 ) -> ClaimSet:
     """Find the claims that recur across documents.
 
@@ -100,6 +106,12 @@ def cluster_documents(
     ray_address : str or None
         The Ray cluster to use ("auto", "ray://head:10001"); None uses the running Ray session or
         starts a local one (and stops it afterwards).
+    judge : SameAssertionJudge, "auto" or None, default="auto"
+        Reads each proposed member together with its claim's representative and keeps only the
+        sentences that state (or deny) it (:mod:`claimcluster.formation`); sentences the gate of
+        :mod:`claimcluster.gate` finds no checkable assertion in found and join no claim. "auto"
+        is the shipped judge, except with the multilingual model (the judge reads English);
+        None keeps the density clusters as they are (faster; claims can then chain).
 
     Returns
     -------
@@ -121,6 +133,7 @@ def cluster_documents(
     if not isinstance(min_cluster_size, str):
         min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
     embedder = embedder if embedder is not None else Embedder()
+    judge = judge_for(judge, embedder.model_id)
     if min_cohesion is None:
         min_cohesion = min_cohesion_for(embedder.model_id)
     if engine == "ray":
@@ -133,13 +146,69 @@ def cluster_documents(
             rejected.extend(dropped)
             return _claims_of(len(seen), _warnings(len(seen), *seen.missing()), sentences, vectors, rejected,
                               embedder, min_cluster_size, min_samples, min_cohesion, cluster_selection_method,
-                              granularity, min_words, max_chars, knn_search=_ray.sharded_search())
+                              granularity, min_words, max_chars, judge, knn_search=_ray.sharded_search())
     segmentation = segment_documents(given, rules=rules, min_words=min_words, max_chars=max_chars)
     rejected.extend(segmentation.dropped)
     vectors = embedder.encode([s.norm for s in segmentation.sentences], show_progress_bar=show_progress_bar)
     return _claims_of(len(given), input_warnings(given), segmentation.sentences, vectors, rejected, embedder,
                       min_cluster_size, min_samples, min_cohesion, cluster_selection_method, granularity, min_words,
-                      max_chars)
+                      max_chars, judge)
+
+
+def _stance_scorer(model_id: str, warnings: list[str]) -> StanceScorer | None:
+    """The shipped stance model of the embedding model; None, with a warning, for a model that has none."""
+    try:
+        return shipped_stance_scorer(model_id)
+    except ModelMismatchError:
+        warnings.append(f"no stance model was trained for {model_id}: denials come from the judge, and "
+                        "'reports' from hedging words")
+        log.warning(warnings[-1])
+        return None
+
+
+def _judged_claims(sentences: list[Sentence], vectors, proposed, probabilities, scorer: StanceScorer | None,
+                   judge: SameAssertionJudge, min_size: int, granularity: str):
+    """Claims of single assertions: the proposal read by the judge (:func:`claimcluster.formation.form_claims`)."""
+    texts = [s.norm for s in sentences]
+    reasons = gate_reasons(texts)
+    checkable = np.array([r is None for r in reasons], dtype=bool)
+    formation = form_claims(texts, vectors, proposed, judge, checkable=checkable, min_size=min_size,
+                            rank=_canonical_rank(sentences))
+    labels, representatives = formation.labels, list(formation.representatives)
+    if granularity == "assertion":
+        labels, representatives = _denials_apart(labels, representatives, formation, vectors, min_size)
+    judged = Judged(formation.same, formation.contradict, formation.denies)
+    claims, unclustered = build_claims(sentences, vectors, labels, probabilities, scorer,
+                                       representatives=representatives, judged=judged, not_checkable=reasons)
+    n = max(len(sentences), 1)
+    return claims, unclustered, {"pairs_judged": formation.pairs_judged,
+                                 "pairs_judged_per_sentence": round(formation.pairs_judged / n, 3),
+                                 "not_checkable": int((~checkable).sum())}
+
+
+def _canonical_rank(sentences: Sequence[Sentence]) -> np.ndarray:
+    """Reading order that does not depend on the order documents came in: by document id, then position."""
+    order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
+    rank = np.empty(len(sentences), dtype=np.int64)
+    rank[order] = np.arange(len(sentences))
+    return rank
+
+
+def _denials_apart(labels, representatives: list[int], formation, vectors, min_size: int):
+    """At assertion granularity a claim's denials are a claim of their own (its medoid the representative),
+    or unclustered when fewer than ``min_size``."""
+    labels = labels.copy()
+    representatives = list(representatives)
+    for label in range(len(formation.representatives)):
+        denials = np.flatnonzero((labels == label) & formation.denies)
+        if not len(denials):
+            continue
+        if len(denials) >= min_size:
+            labels[denials] = len(representatives)
+            representatives.append(int(denials[medoid(vectors[denials])]))
+        else:
+            labels[denials] = NOISE
+    return labels, representatives
 
 
 # Sentences in one other language that make an English-only model worth a warning.
@@ -169,7 +238,7 @@ def _language_warnings(sentences: Sequence[Sentence], embedder: Embedder) -> lis
 def _claims_of(n_documents: int, warnings: list[str], sentences: list[Sentence], vectors, rejected: list[Rejection],
                embedder: Embedder, min_cluster_size: int | str, min_samples: int | None, min_cohesion: float,
                cluster_selection_method: Literal["eom", "leaf"], granularity: str, min_words: int, max_chars: int,
-               knn_search: Search | None = None) -> ClaimSet:
+               judge: SameAssertionJudge | None, knn_search: Search | None = None) -> ClaimSet:
     """Clustering and claims from the embedded sentences: the part both engines share."""
     asked = min_cluster_size
     if min_cluster_size == "auto":
@@ -187,12 +256,16 @@ def _claims_of(n_documents: int, warnings: list[str], sentences: list[Sentence],
         cluster_selection_method=cluster_selection_method,
         knn_search=knn_search,
     )
-    scorer = shipped_stance_scorer(embedder.model_id)
-    labels = result.labels
-    if granularity == "assertion":
-        labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer,
-                                  min_size=min_cluster_size)
-    claims, unclustered = build_claims(sentences, vectors, labels, result.probabilities, scorer)
+    scorer = _stance_scorer(embedder.model_id, warnings)
+    formed: dict[str, Any] = {}
+    if judge is None:
+        labels = result.labels
+        if granularity == "assertion" and scorer is not None:
+            labels = split_assertions([s.norm for s in sentences], vectors, labels, scorer, min_size=min_cluster_size)
+        claims, unclustered = build_claims(sentences, vectors, labels, result.probabilities, scorer)
+    else:
+        claims, unclustered, formed = _judged_claims(sentences, vectors, result.labels, result.probabilities, scorer,
+                                                     judge, min_cluster_size, granularity)
     log.info("%d claims; %d sentences in no claim", len(claims), len(unclustered))
     return ClaimSet(
         claims=claims,
@@ -210,5 +283,7 @@ def _claims_of(n_documents: int, warnings: list[str], sentences: list[Sentence],
             "granularity": granularity,
             "min_words": min_words,
             "max_chars": max_chars,
+            "judge": None if judge is None else judge.judge_id,
+            **formed,
         },
     )

@@ -123,6 +123,7 @@ class ClaimStore:
         min_cohesion: float | None = None,
         granularity: Literal["claim", "assertion"] = "claim",
         lock_timeout: float = 60.0,
+        judge: Literal["auto"] | None = "auto",
     ) -> ClaimStore:
         """Cluster ``documents`` and write a new store at ``path`` (which must not hold one).
 
@@ -131,6 +132,8 @@ class ClaimStore:
         sentence that denies a claim's representative, states other figures or swaps its roles
         does not join it. ``min_cohesion`` None takes the embedding model's (as
         :func:`claimcluster.cluster_documents` does); the store keeps it for every update.
+        ``judge`` "auto" has the same-assertion judge read every join and every new claim (as
+        :func:`claimcluster.cluster_documents` does); None keeps the clustering rule alone.
         """
         if granularity not in ("claim", "assertion"):
             raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
@@ -148,8 +151,12 @@ class ClaimStore:
         min_cohesion = check_cohesion(min_cohesion if min_cohesion is not None else min_cohesion_for(embedder.model_id))
         if _records.exists(path):
             raise StorageError(f"{path} already holds a store: open it and update it instead")
+        from claimcluster.judge import judge_for
+
+        chosen = judge_for(judge, embedder.model_id)
         settings = {"min_cluster_size": min_cluster_size, "min_samples": min_samples,
-                    "min_cohesion": min_cohesion, "granularity": granularity}
+                    "min_cohesion": min_cohesion, "granularity": granularity,
+                    "judge": None if chosen is None else chosen.judge_id}
         rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
         documents = check_documents(documents)
         with directory_write_lock(path, lock_timeout):
@@ -211,7 +218,7 @@ class ClaimStore:
                 embedder, settings, state, _ = read_store(path, embedder)
                 _check_settings(path, settings)
                 settings = {k: settings[k] for k in ("min_cluster_size", "min_samples", "min_cohesion")} | {
-                    "granularity": settings.get("granularity", "claim")}
+                    "granularity": settings.get("granularity", "claim"), "judge": settings.get("judge")}
                 change = migrated(state, embedder)
                 meta = {"kind": _records.KIND, "format_version": _records.FORMAT_VERSION,
                         "model_id": embedder.model_id, "dimension": embedder.dimension, "settings": settings}
@@ -526,7 +533,8 @@ def _check_settings(path: Path, settings: dict[str, Any]) -> None:
              for k in ("min_cluster_size", "min_samples")) and isinstance(settings.get("min_cohesion"), (int, float))
     if not ok or not (2 <= settings["min_cluster_size"] <= 10**9 and 1 <= settings["min_samples"] <= 10**9
                       and -1 <= settings["min_cohesion"] <= 1
-                      and settings.get("granularity", "claim") in ("claim", "assertion")):
+                      and settings.get("granularity", "claim") in ("claim", "assertion")
+                      and isinstance(settings.get("judge"), (str, type(None)))):
         raise StorageError(f"{path}: the store's settings are out of range ({settings}); the store is damaged")
 
 

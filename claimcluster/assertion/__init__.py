@@ -19,7 +19,7 @@ Example
 """
 
 from claimcluster.assertion._features import clear_overlap_cache, overlap_features, pair_features, stance_features
-from claimcluster.assertion._relate import Relation, match_relations, relate, split_assertions
+from claimcluster.assertion._relate import Relation, judged_stance, match_relations, relate, split_assertions
 from claimcluster.assertion._rules import (
     HEDGE,
     NEGATION,
@@ -42,6 +42,7 @@ from claimcluster.assertion._scorers import (
 
 __all__ = [
     "HEDGE",
+    "judged_stance",
     "NEGATION",
     "STANCES",
     "PairScorer",

@@ -120,7 +120,7 @@ def load_model(kind: str, model_id: str | None, schema: tuple[str, ...], *,
     Without ``path`` the shipped files are searched: first one trained with ``model_id``, then
     one trained with the model it was exported from (an int8 ONNX export), then one that reads
     no vectors (``model_id`` null). With ``path`` that file must fit."""
-    candidates = [Path(path)] if path is not None else sorted(MODEL_DIR.glob("*.json"))
+    candidates = [Path(path)] if path is not None else sorted(MODEL_DIR.glob(f"{kind}-*.json"))
     found = [(p, d) for p in candidates if (d := _maybe(p)) is not None and d.get("kind") == kind]
     chosen = next(((p, d) for p, d in found if d.get("model_id") == model_id), None)
     # An int8 export has vectors close to its source model's: its source's models serve it.

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster.assertion._rules import assertion_rules
+from claimcluster.assertion._rules import HEDGE, assertion_rules
 from claimcluster.assertion._scorers import PairScorer, StanceScorer, shipped_pair_scorer, shipped_stance_scorer
 from claimcluster.cluster import NOISE, canonical_labels, medoid
 
@@ -59,6 +59,26 @@ def relate(texts: Sequence[str], vectors: np.ndarray, claims: str | Sequence[str
             for j, (stance, p) in enumerate(stances)]
 
 
+def judged_stance(text: str, representative: str, same: float, contradict: float, denies: bool,
+                  modelled: str | None) -> tuple[str, float]:
+    """A judged member's stance toward its representative and the probability behind it.
+
+    "denies" where the judge reads a contradiction, or where the stance model (``modelled``: its stance,
+    None without one) reads a denial the judge missed (the judge learned from few denials); else
+    "reports" where the stance model reads the member as only reporting the claim (without a stance
+    model: where it hedges and the representative does not), and "repeats" otherwise. A verbatim copy
+    of the representative always repeats it."""
+    if text == representative:
+        return "repeats", same
+    if denies or modelled == "denies":
+        return "denies", contradict
+    if modelled is not None:
+        reports = modelled == "reports"
+    else:
+        reports = bool(HEDGE.search(text)) and not HEDGE.search(representative)
+    return ("reports" if reports else "repeats"), same
+
+
 def script(text: str) -> str | None:
     """The script most of the letters of ``text`` are written in ("LATIN", "CYRILLIC", "ARABIC"...,
     the first word of their Unicode names), or None without letters."""
@@ -73,13 +93,41 @@ def script(text: str) -> str | None:
 
 def match_relations(texts: Sequence[str], vectors: np.ndarray, claims: Sequence[str], claim_vectors: np.ndarray,
            model_id: str) -> list[dict[str, Any]]:
-    """The ``assess=True`` fields of matches, from the shipped models of embedding model
-    ``model_id``: ``stance`` toward the claim and ``stance_score``, the rules broken
-    (``conflicts``), and ``same_assertion`` (None without a shipped pair model)."""
-    relations = relate(texts, vectors, claims, claim_vectors, shipped_stance_scorer(model_id),
-                       pair=shipped_pair_scorer(model_id))
-    return [{"stance": r.stance, "stance_score": round(r.stance_score, 4), "conflicts": r.conflicts,
-             "same_assertion": r.same_assertion} for r in relations]
+    """The ``assess=True`` fields of matches: ``stance`` toward the claim and ``stance_score``, the
+    rules broken (``conflicts``), and ``same_assertion``.
+
+    The same-assertion judge (:mod:`claimcluster.judge`) decides ``same_assertion`` and "denies",
+    as it does for claim members; the shipped stance model of ``model_id`` tells "reports" from
+    "repeats" (hedging words do without one). With a model the judge does not serve (the
+    multilingual one), the stance and pair models decide as before. ``same_assertion`` is None
+    where the query and the claim are written in different scripts."""
+    from claimcluster.errors import ModelMismatchError
+    from claimcluster.judge import judge_for
+
+    judge = judge_for("auto", model_id)
+    try:
+        stance = shipped_stance_scorer(model_id)
+    except ModelMismatchError:
+        if judge is None:
+            raise
+        stance = None
+    if judge is None:
+        assert stance is not None
+        relations = relate(texts, vectors, claims, claim_vectors, stance, pair=shipped_pair_scorer(model_id))
+        return [{"stance": r.stance, "stance_score": round(r.stance_score, 4), "conflicts": r.conflicts,
+                 "same_assertion": r.same_assertion} for r in relations]
+    verdict = judge.judge(texts, claims)
+    modelled = [r.stance for r in relate(texts, vectors, claims, claim_vectors, stance, rules=False)] \
+        if stance is not None else [None] * len(texts)
+    verdicts = assertion_rules(list(texts), list(claims))
+    out = []
+    for j, (text, claim) in enumerate(zip(texts, claims)):
+        label, score = judged_stance(text, claim, float(verdict.same[j]), float(verdict.contradict[j]),
+                                     bool(verdict.denied[j]), modelled[j])
+        conflicts = tuple(c for c in verdicts.broken(j) if c != "polarity" or label == "denies")
+        out.append({"stance": label, "stance_score": round(score, 4), "conflicts": conflicts,
+                    "same_assertion": None if script(text) != script(claim) else bool(verdict.accepted[j])})
+    return out
 
 
 def split_assertions(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, scorer: StanceScorer,

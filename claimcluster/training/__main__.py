@@ -53,6 +53,25 @@ def _scorers(args: argparse.Namespace) -> None:
         train_scorers(data, embedder, args.out or MODEL_DIR, tag, kinds=kinds, log=main_log)
 
 
+def _judge(args: argparse.Namespace) -> None:
+    import torch
+
+    from claimcluster.judge import SHIPPED_JUDGE_DIR
+    from claimcluster.training.encoder import main_log
+    from claimcluster.training.judge import JudgeSettings, load_judge_data, train_judge
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    given = {name: getattr(args, name) for name in _JUDGE_SETTINGS if getattr(args, name) is not None}
+    settings = replace(JudgeSettings(), **given, mrpc=args.mrpc)
+    data = load_judge_data(args.data, settings)
+    main_log(f"judge data: {data.counts}")
+    out = args.out or SHIPPED_JUDGE_DIR
+    command = "python -m claimcluster.training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    card = train_judge(data, out, settings, command=command, log=main_log)
+    print(f"wrote {out}: judge {card['judge_bytes']:,} bytes, sha256 {card['judge_sha256'][:16]}, "
+          f"{card['training']['steps']} steps in {card['training']['seconds']:.0f} s; dev {card['dev']['one_order']}")
+
+
 def _all(args: argparse.Namespace) -> None:
     args.model = args.tag = None
     _encoder(args)
@@ -66,6 +85,18 @@ def main(argv: list[str] | None = None) -> None:
     encoder = commands.add_parser("encoder", help="fine-tune the packaged MiniLM; write the LoRA delta and its card")
     scorers = commands.add_parser("scorers", help="train the stance, pair and re-ranker models for an embedding model")
     everything = commands.add_parser("all", help="the encoder, then the scorers of the default and the base model")
+    judge = commands.add_parser("judge", help="fine-tune the same-assertion judge (a cross-encoder delta and head)")
+    judge.add_argument("--data", type=Path, nargs="+", required=True,
+                       help="directories holding fnc1_assertion_pairs_train/, ecbplus/, fnc1_assertion_pairs_extra/ "
+                            "(and mrpc/ with --mrpc), searched in order")
+    judge.add_argument("--out", type=Path, default=None,
+                       help="directory to write to (default: the shipped models, claimcluster/models/)")
+    judge.add_argument("--mrpc", action="store_true", help="add the MRPC train partition")
+    judge.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    for name, kind in (("epochs", int), ("rank", int), ("learning_rate", float), ("batch_size", int), ("seed", int),
+                       ("ecb_pairs", int), ("emergent_pairs", int), ("max_steps", int)):
+        judge.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
+    judge.set_defaults(run=_judge)
     for command in (encoder, scorers, everything):
         command.add_argument("--data", type=Path, required=True,
                              help="directory holding emergent/, mrpc/ and clef2020_checkthat_task2/")
@@ -85,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     args.run(args)
 
 
+_JUDGE_SETTINGS = ("epochs", "rank", "learning_rate", "batch_size", "seed", "ecb_pairs", "emergent_pairs",
+                   "max_steps")
 _SETTINGS = ("epochs", "rank", "learning_rate", "batch_size", "seed", "denials", "sources", "mrpc_weight", "max_steps")
 
 

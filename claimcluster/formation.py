@@ -1,0 +1,159 @@
+"""Claim formation that cannot chain: density clustering proposes, the judge disposes.
+
+HDBSCAN groups sentences whose vectors are close, and closeness chains: A is like B, B is like
+C, so A and C land together though they are different assertions, and a whole story (or every
+sentence with a negation, a figure or a date) becomes one bucket. Here every proposed group is
+read by the same-assertion judge (:mod:`claimcluster.judge`) against one representative:
+
+1. The representative is the medoid of the group's checkable sentences (a sentence the gate of
+   :mod:`claimcluster.gate` calls no assertion never founds a claim).
+2. Each other member is judged against it: those judged the same assertion stay; those that
+   contradict it stay as its denials (``denies``); the rest are released.
+3. The released sentences of a group are read again around a representative of their own, up to
+   ``max_rounds`` times; what is left is unclustered.
+4. Every unclustered checkable sentence is judged against the representatives of its
+   ``join_candidates`` nearest claims (cosine at least ``join_floor``) and joins the first that
+   accepts it.
+
+So every member of a claim was judged to state the claim's representative assertion, or to deny
+it: no member is in a claim only because it is near another member. Pairs judged: at most
+``max_rounds`` per clustered sentence and ``join_candidates`` per unclustered one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from claimcluster.cluster import NOISE, medoid
+
+__all__ = ["Formation", "form_claims", "JOIN_FLOOR", "JOIN_CANDIDATES", "MAX_ROUNDS"]
+
+MAX_ROUNDS = 3
+JOIN_CANDIDATES = 2
+JOIN_FLOOR = 0.55
+"""Least cosine between an unclustered sentence and a claim's representative for the judge to read
+the pair (on the labelled FNC-1 train pairs, 97 % of `same` pairs are above it)."""
+
+
+@dataclass(frozen=True)
+class Formation:
+    """Labels after judging, with each claim's representative and each member's relation to it.
+
+    ``labels``: claim per sentence (NOISE when in no claim), numbered in order of formation;
+    ``representatives``: row of each claim's representative, by label; ``same`` and
+    ``contradict``: the judge's probabilities toward the representative (1 / 0 for the
+    representative itself, NaN outside claims); ``denies``: members kept as denials;
+    ``pairs_judged``: how many pairs the judge read."""
+
+    labels: np.ndarray
+    representatives: list[int]
+    same: np.ndarray
+    contradict: np.ndarray
+    denies: np.ndarray
+    pairs_judged: int
+
+
+class _Claims:
+    """The claims being formed, and the per-sentence arrays of :class:`Formation`."""
+
+    def __init__(self, n: int):
+        self.labels = np.full(n, NOISE, dtype=np.int64)
+        self.same = np.full(n, np.nan)
+        self.contradict = np.full(n, np.nan)
+        self.denies = np.zeros(n, dtype=bool)
+        self.representatives: list[int] = []
+        self.pairs = 0
+
+    def add(self, rep: int, rows: Sequence[int], same: np.ndarray, contradict: np.ndarray,
+            denied: np.ndarray) -> None:
+        label = len(self.representatives)
+        self.representatives.append(rep)
+        self.labels[rep], self.same[rep], self.contradict[rep] = label, 1.0, 0.0
+        rows = np.asarray(rows, dtype=np.int64)
+        self.labels[rows] = label
+        self.same[rows], self.contradict[rows], self.denies[rows] = same, contradict, denied
+
+
+def form_claims(texts: Sequence[str], vectors: np.ndarray, proposed: np.ndarray, judge, *,
+                checkable: np.ndarray | None = None, min_size: int = 2, max_rounds: int = MAX_ROUNDS,
+                join_candidates: int = JOIN_CANDIDATES, join_floor: float = JOIN_FLOOR,
+                rank: np.ndarray | None = None) -> Formation:
+    """Claims of single assertions from the groups ``proposed`` by clustering (see the module docstring).
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The sentences, as the judge should read them.
+    vectors : ndarray of shape (n_sentences, dim)
+        Their unit vectors (medoids and join candidates).
+    proposed : ndarray of shape (n_sentences,)
+        Cluster labels of the proposal, NOISE for none.
+    judge : SameAssertionJudge
+        Anything with ``judge(a, b)`` returning a :class:`~claimcluster.judge.Judgement`.
+    checkable : ndarray of bool or None
+        False for sentences that state no checkable assertion: they neither found nor join a claim.
+    min_size : int, default=2
+        Fewest members of a claim, its denials included.
+    rank : ndarray or None
+        Order in which groups and ties are read (default: the input order).
+
+    Returns
+    -------
+    Formation
+    """
+    n = len(texts)
+    checkable = np.ones(n, dtype=bool) if checkable is None else np.asarray(checkable, dtype=bool)
+    rank = np.arange(n) if rank is None else np.asarray(rank)
+    claims = _Claims(n)
+    groups = [np.flatnonzero(proposed == label) for label in np.unique(proposed[proposed != NOISE])]
+    groups.sort(key=lambda rows: int(rank[rows].min()))
+    for rows in groups:
+        pool = sorted((int(i) for i in rows if checkable[i]), key=lambda i: rank[i])
+        for _ in range(max_rounds):
+            if len(pool) < min_size:
+                break
+            rep = pool[medoid(vectors[pool])]
+            others = [i for i in pool if i != rep]
+            verdict = judge.judge([texts[i] for i in others], [texts[rep]] * len(others))
+            claims.pairs += len(others)
+            keep = verdict.accepted | verdict.denied
+            if keep.sum() + 1 >= min_size and verdict.accepted.any():
+                kept = [i for i, k in zip(others, keep) if k]
+                claims.add(rep, kept, verdict.same[keep], verdict.contradict[keep], verdict.denied[keep])
+                taken = {rep, *kept}
+            else:
+                taken = {rep}
+            pool = [i for i in pool if i not in taken]
+    _join(texts, vectors, checkable, rank, judge, claims, join_candidates, join_floor)
+    return Formation(claims.labels, claims.representatives, claims.same, claims.contradict, claims.denies,
+                     claims.pairs)
+
+
+def _join(texts: Sequence[str], vectors: np.ndarray, checkable: np.ndarray, rank: np.ndarray, judge,
+          claims: _Claims, candidates: int, floor: float) -> None:
+    """Unclustered checkable sentences join the nearest claim whose representative the judge says they
+    state (or deny); a claim's representative set is fixed before any join, so joins cannot chain."""
+    reps = np.asarray(claims.representatives, dtype=np.int64)
+    loose = np.array(sorted(np.flatnonzero((claims.labels == NOISE) & checkable), key=lambda i: rank[i]),
+                     dtype=np.int64)
+    if not len(reps) or not len(loose) or candidates < 1:
+        return
+    similarity = vectors[loose] @ vectors[reps].T
+    depth = min(candidates, len(reps))
+    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :depth]
+    for round_ in range(depth):
+        ask = [(j, int(nearest[j, round_])) for j in range(len(loose))
+               if claims.labels[loose[j]] == NOISE and similarity[j, nearest[j, round_]] >= floor]
+        if not ask:
+            continue
+        verdict = judge.judge([texts[loose[j]] for j, _ in ask], [texts[reps[c]] for _, c in ask])
+        claims.pairs += len(ask)
+        for (j, c), accepted, denied, same, contradict in zip(ask, verdict.accepted, verdict.denied, verdict.same,
+                                                             verdict.contradict):
+            if accepted or denied:
+                row = loose[j]
+                claims.labels[row], claims.same[row], claims.contradict[row] = c, same, contradict
+                claims.denies[row] = denied

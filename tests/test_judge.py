@@ -1,0 +1,118 @@
+"""The same-assertion judge: shipped file verified, real sentence pairs, training that never sees dev rows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from claimcluster.errors import InputError, ModelIntegrityError
+from claimcluster.judge import JUDGE_CARD, JUDGE_FILE, SHIPPED_JUDGE_DIR, SameAssertionJudge, shipped_judge
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_reads_paraphrases_as_one_assertion_and_a_story_as_several():
+    judge = shipped_judge()
+    a = ["Kim Jong-un had surgery on his ankle, according to South Korean intelligence.",
+         "Kim Jong-un had ankle surgery.",
+         "Apple will sell a gold edition of its watch for $10,000.",
+         "The Pope said that all dogs go to heaven."]
+    b = ["South Korea's spy agency says Kim Jong-un underwent ankle surgery.",
+         "Kim Jong-un has not been seen in public for a month.",
+         "A man in Texas was arrested after a car chase on Tuesday.",
+         "The Pope never said that dogs go to heaven; the quote was made up."]
+    verdict = judge.judge(a, b)
+    assert verdict.accepted.tolist() == [True, False, False, False]
+    assert verdict.same[0] > 0.5 > verdict.same[1]
+    assert verdict.contradict[3] > verdict.contradict[2]
+    probabilities = judge.predict(a, b)
+    assert probabilities.shape == (4, 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_pairs_are_read_in_any_batch_and_order():
+    judge = shipped_judge()
+    a = ["Three people were killed in the blast.", "The ministry denied the report.", "It rained."]
+    b = ["The explosion killed three.", "The ministry confirmed the report.", "Police made an arrest."]
+    together = judge.predict(a, b)
+    alone = np.vstack([judge.predict([x], [y]) for x, y in zip(a, b)])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_onnx_runtime_gives_the_torch_probabilities(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAIMCLUSTER_HOME", str(tmp_path))
+    a = ["Russia denied that its soldiers died in Syria.", "Three were killed.", "Kim had ankle surgery."]
+    b = ["Moscow said no Russian soldiers were killed in Syria.", "The blast killed 62.", "It rained in Paris."]
+    onnx = SameAssertionJudge(backend="onnx")
+    assert np.allclose(onnx.predict(a, b), SameAssertionJudge(backend="torch").predict(a, b), atol=1e-3)
+    assert onnx.backend_used == "onnx" and any((tmp_path / "judge").iterdir())
+    export = next((tmp_path / "judge").iterdir())
+    (export / "model.onnx").write_bytes(b"damaged")  # a damaged export is made again, not used
+    again = SameAssertionJudge(backend="onnx")
+    assert np.allclose(again.predict(a, b), onnx.predict(a, b), atol=1e-5)
+    with pytest.raises(InputError, match="backend must be"):
+        SameAssertionJudge(backend="int4").predict(a, b)
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match="got 2 first and 1 second"):
+        shipped_judge().predict(["a", "b"], ["c"])
+    assert shipped_judge().predict([], []).shape == (0, 3)
+
+
+def test_a_damaged_or_foreign_file_is_refused(tmp_path):
+    shutil.copy(SHIPPED_JUDGE_DIR / JUDGE_CARD, tmp_path / JUDGE_CARD)
+    data = bytearray((SHIPPED_JUDGE_DIR / JUDGE_FILE).read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / JUDGE_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="damaged or from another training run"):
+        SameAssertionJudge(tmp_path).predict(["a"], ["b"])
+    card = json.loads((SHIPPED_JUDGE_DIR / JUDGE_CARD).read_text())
+    card["base_sha256"] = "0" * 64
+    card["judge_sha256"] = __import__("hashlib").sha256(bytes(data)).hexdigest()
+    (tmp_path / JUDGE_CARD).write_text(json.dumps(card))
+    with pytest.raises(ModelIntegrityError, match="applies to base weights 0000"):
+        SameAssertionJudge(tmp_path).predict(["a"], ["b"])
+    (tmp_path / JUDGE_CARD).write_text("{}")
+    with pytest.raises(ModelIntegrityError, match="not a judge card"):
+        SameAssertionJudge(tmp_path).predict(["a"], ["b"])
+
+
+def test_shipped_card_says_how_it_was_made():
+    card = shipped_judge().card
+    assert card["training"]["command"].startswith("python -m claimcluster.training judge")
+    assert card["judge_bytes"] <= 8 * 2**20
+    assert 0 < card["same_threshold"] < 1
+
+
+@pytest.mark.skipif(not (SHARED / "fnc1_assertion_pairs_train").is_dir(), reason="needs ../shared/data")
+def test_training_never_reads_held_back_rows(tmp_path):
+    """Changing the labels of dev-partition pairs, and the texts of dev ECB+ topics, changes no trained weight.
+    (The texts of dev pairs are read, to hold those sentences out of training.)"""
+    from claimcluster.training.data import in_dev
+    from claimcluster.training.judge import JudgeSettings, fnc1_partition, load_judge_data, train_judge
+
+    rows = [json.loads(line) for line in (SHARED / "fnc1_assertion_pairs_train" / "pairs.jsonl").open()][:120]
+    train, dev = fnc1_partition(rows)
+    assert dev and not {r["a"] for r in dev} & {t for r in train for t in (r["a"], r["b"])}
+    docs = [json.loads(line) for line in (SHARED / "ecbplus" / "documents.jsonl").open()][:60]
+    settings = JudgeSettings(max_steps=2, batch_size=4, ecb_pairs=8, epochs=1)
+    cards = []
+    for variant in range(2):
+        folder = tmp_path / f"data{variant}"
+        (folder / "fnc1_assertion_pairs_train").mkdir(parents=True)
+        (folder / "ecbplus").mkdir()
+        changed = [dict(r, label="contradict" if variant else r["label"], why="changed")
+                   if in_dev(f"fnc1-pair:{r['pair_id']}") else r for r in rows]
+        (folder / "fnc1_assertion_pairs_train" / "pairs.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in changed))
+        changed_docs = [dict(d, sentences=[dict(s, text=s["text"] + " x") for s in d["sentences"]])
+                        if variant and in_dev(f"ecb-topic:{d['topic']}") else d for d in docs]
+        (folder / "ecbplus" / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in changed_docs))
+        data = load_judge_data(folder, settings)
+        data.dev = dev[:4]  # the evaluation reads dev rows; keep it identical to compare the weights alone
+        cards.append(train_judge(data, tmp_path / f"out{variant}", settings, log=lambda _: None))
+    assert cards[0]["judge_sha256"] == cards[1]["judge_sha256"]
