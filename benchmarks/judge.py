@@ -70,12 +70,17 @@ def main(argv: list[str] | None = None) -> dict:
     scores["judge"] = verdict.same
     accepted = verdict.accepted
     hits = int((accepted & positive).sum())
+    plain = judge.judge(a, b, rules=False).accepted
+    plain_hits = int((plain & positive).sum())
     result: dict = {
         "split": args.split, "pairs": len(rows), "same": int(positive.sum()), "judge_id": judge.judge_id,
         "scorers": {name: _figures(score, positive) for name, score in scores.items()},
         "judge_decision": {"threshold": verdict.same_threshold, "accepted": int(accepted.sum()),
                            "precision": round(hits / max(int(accepted.sum()), 1), 4),
-                           "recall": round(hits / max(int(positive.sum()), 1), 4)},
+                           "recall": round(hits / max(int(positive.sum()), 1), 4),
+                           "without_rules": {"accepted": int(plain.sum()),
+                                             "precision": round(plain_hits / max(int(plain.sum()), 1), 4),
+                                             "recall": round(plain_hits / max(int(positive.sum()), 1), 4)}},
         "by_stratum": {s: {name: _figures(score[strata == s], positive[strata == s]).get("precision_at_recall_0.80")
                            for name, score in scores.items()} for s in sorted(set(strata)) if s},
         "judge_pairs_per_second": round(len(rows) / seconds, 1),

@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> dict:
         times["gate"] = time.perf_counter() - t
         t = time.perf_counter()
         formation = form_claims(texts, vectors, result.labels, judge, min_size=auto_min_cluster_size(len(documents)),
-                                checkable=np.array([r is None for r in reasons]))
+                                checkable=np.array([r is None for r in reasons]),
+                                member_threshold=float(judge.card["member_threshold"]))
         pairs = formation.pairs_judged
         times["judge"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -18,7 +18,7 @@ import numpy as np
 from claimcluster._join import core_distances, join_known
 from claimcluster._records import Change
 from claimcluster.assertion import StanceScorer, judged_stance, relate, shipped_stance_scorer, split_assertions
-from claimcluster.cluster import NOISE, cluster_vectors, medoid
+from claimcluster.cluster import NOISE, cluster_vectors, mean_pairwise_similarity, medoid
 from claimcluster.documents import Document
 from claimcluster.errors import InputError, ModelMismatchError
 from claimcluster.formation import JOIN_CANDIDATES
@@ -138,7 +138,7 @@ class Update:
                     first_new: int) -> tuple[list[int | None], list[list[int]]]:
         """Claim id (or None) for each new vector: the clustering rule against the store as it was
         proposes, the judge disposes (a sentence joins the nearest proposed claim whose representative
-        it states, or denies at claim granularity; a sentence the gate finds no assertion in joins none)."""
+        it states, or denies at claim granularity)."""
         work = self.work
         claim_of = [None if c < 0 else int(c) for c in work.claim_of]
         assigned, _, ranked = join_known(
@@ -149,17 +149,18 @@ class Update:
                 ranked = [[c for c in claims if self._same_assertion(texts[i], vectors[i], c)]
                           for i, claims in enumerate(ranked)]
             return [r[0] if r else None for r in ranked], ranked
-        checkable = [reason is None for reason in gate_reasons(list(texts))]
-        keep_denials = self.settings.get("granularity") != "assertion"
+        claim_level = self.settings.get("granularity") != "assertion"
         accepted: list[list[int]] = [[] for _ in ranked]
-        pairs = [(i, c) for i, claims in enumerate(ranked) if checkable[i] for c in claims[:JOIN_CANDIDATES]]
+        pairs = [(i, c) for i, claims in enumerate(ranked) for c in claims[:JOIN_CANDIDATES]]
         if pairs:
             verdict = self.judge.judge([texts[i] for i, _ in pairs],
                                        [work.norms[work.claims[c]["representative"]] for _, c in pairs])
             self.pairs_judged += len(pairs)
-            for (i, c), ok, denied, same, contradict in zip(pairs, verdict.accepted, verdict.denied, verdict.same,
+            # The clustering rule proposed these joins, as it proposes a claim's members: the same cut.
+            oks = verdict.accepted_at(float(self.judge.card["member_threshold"])) if claim_level else verdict.accepted
+            for (i, c), ok, denied, same, contradict in zip(pairs, oks, verdict.denied, verdict.same,
                                                             verdict.contradict):
-                if ok or (denied and keep_denials):
+                if ok or (denied and claim_level):
                     if not accepted[i]:
                         self.judged[first_new + i] = (float(same), float(contradict), bool(denied and not ok))
                     accepted[i].append(c)
@@ -219,8 +220,10 @@ class Update:
         work = self.work
         texts = [work.norms[r] for r in pool]
         checkable = np.array([reason is None for reason in gate_reasons(texts)], dtype=bool)
+        claim_level = self.settings.get("granularity") != "assertion"
         formation = form_claims(texts, work.vectors[pool], labels, self.judge, checkable=checkable,
-                                min_size=int(self.settings["min_cluster_size"]), rank=pool)
+                                min_size=int(self.settings["min_cluster_size"]), rank=pool,
+                                member_threshold=float(self.judge.card["member_threshold"]) if claim_level else None)
         self.pairs_judged += formation.pairs_judged
         out = formation.labels.copy()
         if self.settings.get("granularity") == "assertion":
@@ -256,6 +259,24 @@ class Update:
             out.append((row, claim, float(sim), stance, None if score is None else float(score)))
         return out
 
+    def _stats(self, claims: set[int], new: dict[int, tuple[str, str | None]]) -> dict[int, tuple]:
+        """(cohesion, size, n_documents, n_outlets) of each claim, over all its members: the mean
+        pairwise similarity, and the counts its place in the spread order needs (a document of
+        unknown outlet counts as an outlet of its own). ``new`` gives (doc_id, outlet) of rows not
+        stored yet; the others are read with ``self.sources``."""
+        work = self.work
+        order = np.argsort(work.claim_of, kind="stable")
+        sorted_claims = work.claim_of[order]
+        spans = {cid: order[slice(*np.searchsorted(sorted_claims, [cid, cid + 1]))] for cid in claims}
+        stored = self.sources(sorted({r for rows in spans.values() for r in rows.tolist() if r not in new}))
+        out = {}
+        for cid, rows in spans.items():
+            block = work.vectors[rows]
+            where = [new[r] if r in new else stored[r] for r in rows.tolist()]
+            out[cid] = (float(mean_pairwise_similarity(block.sum(axis=0, dtype=np.float64), len(block))), len(rows),
+                        len({doc for doc, _ in where}), len({outlet if outlet is not None else doc
+                                                              for doc, outlet in where}))
+        return out
 
 
 def empty_work(dimension: int) -> Work:

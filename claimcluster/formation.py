@@ -6,18 +6,21 @@ sentence with a negation, a figure or a date) becomes one bucket. Here every pro
 read by the same-assertion judge (:mod:`claimcluster.judge`) against one representative:
 
 1. The representative is the medoid of the group's checkable sentences (a sentence the gate of
-   :mod:`claimcluster.gate` calls no assertion never founds a claim).
+   :mod:`claimcluster.gate` calls no assertion never founds a claim, though the judge may read it as
+   stating a claim's assertion: a question that repeats it, a headline without a verb).
 2. Each other member is judged against it: those judged the same assertion stay; those that
    contradict it stay as its denials (``denies``); the rest are released.
 3. The released sentences of a group are read again around a representative of their own, up to
    ``max_rounds`` times; what is left is unclustered.
-4. Every unclustered checkable sentence is judged against the representatives of its
-   ``join_candidates`` nearest claims (cosine at least ``join_floor``) and joins the first that
-   accepts it.
+4. Every unclustered sentence is judged against the representative of its nearest claim (cosine at
+   least ``join_floor``) and joins it where the judge is sure (P(same) at least ``join_threshold``).
 
 So every member of a claim was judged to state the claim's representative assertion, or to deny
 it: no member is in a claim only because it is near another member. Pairs judged: at most
 ``max_rounds`` per clustered sentence and ``join_candidates`` per unclustered one.
+
+The cuts: a proposed member stays unless P(same) falls under ``member_threshold`` (the pipeline's
+claim granularity: 0.01, only clear intruders leave; assertion granularity: the judge's own cut).
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from claimcluster.cluster import NOISE, medoid
 __all__ = ["Formation", "form_claims", "JOIN_FLOOR", "JOIN_CANDIDATES", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 3
-JOIN_CANDIDATES = 2
-JOIN_FLOOR = 0.55
-"""Least cosine between an unclustered sentence and a claim's representative for the judge to read
-the pair (on the labelled FNC-1 train pairs, 97 % of `same` pairs are above it)."""
+JOIN_CANDIDATES = 1
+JOIN_FLOOR = 0.75
+"""Least cosine between an unclustered sentence and a claim's representative for the judge to read the pair."""
+JOIN_THRESHOLD = 0.9
+"""P(same) an unclustered sentence needs to join a claim. With the floor and one candidate, chosen on the ECB+
+dev topics (benchmarks/RESULTS.md): looser joins (2 candidates, cosine 0.55, the judge's own cut) added recall
+of same-event pairs at a large cost in precision and in pairs judged."""
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,16 @@ class _Claims:
         label = len(self.representatives)
         self.representatives.append(rep)
         self.labels[rep], self.same[rep], self.contradict[rep] = label, 1.0, 0.0
-        rows = np.asarray(rows, dtype=np.int64)
-        self.labels[rows] = label
-        self.same[rows], self.contradict[rows], self.denies[rows] = same, contradict, denied
+        members = np.asarray(rows, dtype=np.int64)
+        self.labels[members] = label
+        self.same[members], self.contradict[members], self.denies[members] = same, contradict, denied
 
 
 def form_claims(texts: Sequence[str], vectors: np.ndarray, proposed: np.ndarray, judge, *,
-                checkable: np.ndarray | None = None, min_size: int = 2, max_rounds: int = MAX_ROUNDS,
+                checkable: np.ndarray | None = None, min_size: int = 2, member_threshold: float | None = None,
+                max_rounds: int = MAX_ROUNDS,
                 join_candidates: int = JOIN_CANDIDATES, join_floor: float = JOIN_FLOOR,
-                rank: np.ndarray | None = None) -> Formation:
+                join_threshold: float = JOIN_THRESHOLD, rank: np.ndarray | None = None) -> Formation:
     """Claims of single assertions from the groups ``proposed`` by clustering (see the module docstring).
 
     Parameters
@@ -94,9 +101,16 @@ def form_claims(texts: Sequence[str], vectors: np.ndarray, proposed: np.ndarray,
     judge : SameAssertionJudge
         Anything with ``judge(a, b)`` returning a :class:`~claimcluster.judge.Judgement`.
     checkable : ndarray of bool or None
-        False for sentences that state no checkable assertion: they neither found nor join a claim.
+        False for sentences that state no checkable assertion: they found no claim.
     min_size : int, default=2
         Fewest members of a claim, its denials included.
+    member_threshold : float or None
+        The cut of P(same) for a member of a proposed group (which the density clustering already
+        found close); None takes the judge's own, which unclustered sentences always need to join.
+    join_candidates, join_floor, join_threshold
+        An unclustered sentence is read against the representatives of its ``join_candidates`` nearest
+        claims at cosine ``join_floor`` or more, and joins the first whose P(same) is at least
+        ``join_threshold`` (or that it denies).
     rank : ndarray or None
         Order in which groups and ties are read (default: the input order).
 
@@ -111,34 +125,36 @@ def form_claims(texts: Sequence[str], vectors: np.ndarray, proposed: np.ndarray,
     groups = [np.flatnonzero(proposed == label) for label in np.unique(proposed[proposed != NOISE])]
     groups.sort(key=lambda rows: int(rank[rows].min()))
     for rows in groups:
-        pool = sorted((int(i) for i in rows if checkable[i]), key=lambda i: rank[i])
+        pool = sorted((int(i) for i in rows), key=lambda i: rank[i])
         for _ in range(max_rounds):
-            if len(pool) < min_size:
+            founders = [i for i in pool if checkable[i]]
+            if len(pool) < min_size or not founders:
                 break
-            rep = pool[medoid(vectors[pool])]
+            rep = founders[medoid(vectors[founders])]
             others = [i for i in pool if i != rep]
             verdict = judge.judge([texts[i] for i in others], [texts[rep]] * len(others))
             claims.pairs += len(others)
-            keep = verdict.accepted | verdict.denied
-            if keep.sum() + 1 >= min_size and verdict.accepted.any():
+            accepted = verdict.accepted if member_threshold is None else verdict.accepted_at(member_threshold)
+            keep = accepted | verdict.denied
+            if keep.sum() + 1 >= min_size and accepted.any():
                 kept = [i for i, k in zip(others, keep) if k]
-                claims.add(rep, kept, verdict.same[keep], verdict.contradict[keep], verdict.denied[keep])
+                denied = verdict.denied[keep] & ~accepted[keep]
+                claims.add(rep, kept, verdict.same[keep], verdict.contradict[keep], denied)
                 taken = {rep, *kept}
             else:
                 taken = {rep}
             pool = [i for i in pool if i not in taken]
-    _join(texts, vectors, checkable, rank, judge, claims, join_candidates, join_floor)
+    _join(texts, vectors, rank, judge, claims, join_candidates, join_floor, join_threshold)
     return Formation(claims.labels, claims.representatives, claims.same, claims.contradict, claims.denies,
                      claims.pairs)
 
 
-def _join(texts: Sequence[str], vectors: np.ndarray, checkable: np.ndarray, rank: np.ndarray, judge,
-          claims: _Claims, candidates: int, floor: float) -> None:
-    """Unclustered checkable sentences join the nearest claim whose representative the judge says they
+def _join(texts: Sequence[str], vectors: np.ndarray, rank: np.ndarray, judge, claims: _Claims, candidates: int,
+          floor: float, threshold: float) -> None:
+    """Unclustered sentences join the nearest claim whose representative the judge says they
     state (or deny); a claim's representative set is fixed before any join, so joins cannot chain."""
     reps = np.asarray(claims.representatives, dtype=np.int64)
-    loose = np.array(sorted(np.flatnonzero((claims.labels == NOISE) & checkable), key=lambda i: rank[i]),
-                     dtype=np.int64)
+    loose = np.array(sorted(np.flatnonzero(claims.labels == NOISE), key=lambda i: rank[i]), dtype=np.int64)
     if not len(reps) or not len(loose) or candidates < 1:
         return
     similarity = vectors[loose] @ vectors[reps].T
@@ -151,8 +167,8 @@ def _join(texts: Sequence[str], vectors: np.ndarray, checkable: np.ndarray, rank
             continue
         verdict = judge.judge([texts[loose[j]] for j, _ in ask], [texts[reps[c]] for _, c in ask])
         claims.pairs += len(ask)
-        for (j, c), accepted, denied, same, contradict in zip(ask, verdict.accepted, verdict.denied, verdict.same,
-                                                             verdict.contradict):
+        for (j, c), accepted, denied, same, contradict in zip(ask, verdict.accepted_at(threshold), verdict.denied,
+                                                             verdict.same, verdict.contradict):
             if accepted or denied:
                 row = loose[j]
                 claims.labels[row], claims.same[row], claims.contradict[row] = c, same, contradict

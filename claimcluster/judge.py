@@ -13,8 +13,13 @@ low-rank delta on its 36 linear layers, a trained token-type row and a three-way
 
 Nothing learned ships as a whole model: ``claimcluster/models/judge.safetensors`` (fp16 delta,
 the head) and its card ``judge.json`` (base weights and file sha256, thresholds chosen on the
-dev partition, how it was trained) are verified when loaded; ``python -m claimcluster.training
-judge`` writes new ones.
+dev partitions, how it was trained) are verified when loaded; ``python -m claimcluster.training
+judge`` writes new ones. At run time the judge is exported once to ONNX Runtime (fp32, the torch
+probabilities; :mod:`claimcluster._judge_onnx`) and cached; torch is the fallback.
+
+Explicit rules the model blurs stay in force: a pair that states other figures or swaps who did
+what to whom (:func:`claimcluster.assertion.assertion_rules`) is a contradiction, not the same
+assertion, whatever the model reads.
 
 Example
 -------
@@ -55,22 +60,36 @@ _CARD_FIELDS = ("name", "base_model", "base_sha256", "judge_sha256", "rank", "al
 
 @dataclass(frozen=True)
 class Judgement:
-    """The judge's reading of sentence pairs: probabilities of shape (n_pairs,) each."""
+    """The judge's reading of sentence pairs: probabilities of shape (n_pairs,) each, and where the pair
+    breaks an explicit rule the model blurs (other figures, swapped roles: :func:`~claimcluster.assertion.
+    assertion_rules`), which makes a pair the model reads as the same assertion a contradiction."""
 
     same: np.ndarray
     contradict: np.ndarray
     same_threshold: float
     contradict_threshold: float
+    conflicts: np.ndarray | None = None
+
+    def _read_same(self, threshold: float) -> np.ndarray:
+        return (self.same >= threshold) & (self.same >= self.contradict)
+
+    def accepted_at(self, threshold: float) -> np.ndarray:
+        """True where the pair states the same assertion, read at another cut of P(same) than ``same_threshold``."""
+        same = self._read_same(threshold)
+        return same if self.conflicts is None else same & ~self.conflicts
 
     @property
     def accepted(self) -> np.ndarray:
         """True where the pair states the same assertion."""
-        return (self.same >= self.same_threshold) & (self.same >= self.contradict)
+        return self.accepted_at(self.same_threshold)
 
     @property
     def denied(self) -> np.ndarray:
         """True where one sentence contradicts the other (and they are not judged the same)."""
-        return ~self.accepted & (self.contradict >= self.contradict_threshold)
+        contradicts = self.contradict >= self.contradict_threshold
+        if self.conflicts is not None:
+            contradicts = contradicts | (self._read_same(self.same_threshold) & self.conflicts)
+        return ~self.accepted & contradicts
 
 
 def read_judge_card(directory: Path) -> dict[str, Any]:
@@ -190,11 +209,19 @@ class SameAssertionJudge:
                                self.batch_size)
         return runner.predict(list(a), list(b))
 
-    def judge(self, a: Sequence[str], b: Sequence[str]) -> Judgement:
-        """:meth:`predict` with the decision thresholds."""
+    def judge(self, a: Sequence[str], b: Sequence[str], *, rules: bool = True) -> Judgement:
+        """:meth:`predict` with the decision thresholds; with ``rules`` (the default) a pair that states other
+        figures or swaps who did what to whom is a contradiction, not the same assertion."""
         probabilities = self.predict(a, b)
         card = self.card
+        conflicts = None
+        if rules:
+            from claimcluster.assertion import assertion_rules
+
+            verdicts = assertion_rules(list(a), list(b))
+            conflicts = verdicts.figures | verdicts.roles
         return Judgement(
+            conflicts=conflicts,
             same=probabilities[:, SAME],
             contradict=probabilities[:, CONTRADICT],
             same_threshold=float(card["same_threshold"] if self.same_threshold is None else self.same_threshold),

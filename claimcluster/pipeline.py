@@ -172,8 +172,9 @@ def _judged_claims(sentences: list[Sentence], vectors, proposed, probabilities, 
     texts = [s.norm for s in sentences]
     reasons = gate_reasons(texts)
     checkable = np.array([r is None for r in reasons], dtype=bool)
+    member_threshold = float(judge.card["member_threshold"]) if granularity == "claim" else None
     formation = form_claims(texts, vectors, proposed, judge, checkable=checkable, min_size=min_size,
-                            rank=_canonical_rank(sentences))
+                            member_threshold=member_threshold, rank=_canonical_rank(sentences))
     labels, representatives = formation.labels, list(formation.representatives)
     if granularity == "assertion":
         labels, representatives = _denials_apart(labels, representatives, formation, vectors, min_size)

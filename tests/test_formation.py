@@ -101,3 +101,37 @@ def test_tiny_inputs(n):
     texts, vectors = _chain()
     formation = form_claims(texts[:n], vectors[:n], np.zeros(n, dtype=np.int64), TableJudge(), min_size=2)
     assert (formation.labels == NOISE).all() and formation.pairs_judged == 0
+
+
+def test_a_model_without_shipped_files_makes_judged_claims(tmp_path, seed_corpus):
+    """Any sentence-transformers model: here the packaged MiniLM with one weight changed, saved as a model of
+    its own, for which no stance model was trained. Claims come out with a warning; stances from the judge."""
+    import warnings
+
+    from sentence_transformers import SentenceTransformer
+
+    from claimcluster import Embedder, cluster_documents
+    from claimcluster.embed import packaged_model_path
+
+    model = SentenceTransformer(str(packaged_model_path()), device="cpu")
+    with __import__("torch").no_grad():
+        model[0].auto_model.pooler.dense.bias.add_(0.001)  # unused by mean pooling: same vectors, new weights
+    model.save(str(tmp_path / "other"))
+    embedder = Embedder(str(tmp_path / "other"), backend="torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        claims = cluster_documents(seed_corpus, embedder=embedder)
+    assert any("no stance model was trained" in w for w in claims.warnings)
+    assert claims.parameters["judge"] is not None and claims.claims
+    stances = {m.stance for c in claims.claims for m in c.members}
+    assert stances <= {"repeats", "reports", "denies"} and "repeats" in stances
+
+
+def test_verbatim_copies_repeat_the_representative():
+    from claimcluster.assertion import judged_stance
+
+    text = "The ministry called the story a hoax."
+    assert judged_stance(text, text, 0.99, 0.0, False, "reports") == ("repeats", 0.99)
+    assert judged_stance("Reports say the ministry lied.", text, 0.8, 0.1, False, "reports")[0] == "reports"
+    assert judged_stance("The ministry never said that.", text, 0.1, 0.9, True, "repeats")[0] == "denies"
+    assert judged_stance("It reportedly was a hoax.", text, 0.8, 0.1, False, None)[0] == "reports"

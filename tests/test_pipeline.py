@@ -76,8 +76,9 @@ def test_dataframe_and_parquet(seed_claims, tmp_path):
 
 def test_outlets_are_counted_once(embedder):
     base = "The Russian Defense Ministry said no Russian troops were in the area of the strike"
-    docs = [Document(f"d{i}", f"{base}, it said {i}.", outlet="Same Outlet" if i < 3 else f"Outlet {i}")
-            for i in range(5)]
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+    docs = [Document(f"d{i}", f"{base}, it said on {day}.", outlet="Same Outlet" if i < 3 else f"Outlet {i}")
+            for i, day in enumerate(days)]
     claims = cluster_documents(docs, embedder=embedder, min_cluster_size=2)
     assert len(claims.claims) == 1
     assert claims.claims[0].outlets == ["Outlet 3", "Outlet 4", "Same Outlet"]

@@ -89,7 +89,8 @@ def test_shards_are_read_on_the_workers(ray_cluster, embedder, shards):
                                min_cluster_size=2, engine="ray")
     local = cluster_documents(from_records(records, fields), embedder=embedder, min_cluster_size=2)
     assert remote.to_dict()["claims"] == local.to_dict()["claims"]
-    assert remote.n_documents == 5 and any(c.outlets == ["outlet 0", "outlet 1", "outlet 2"] for c in remote.claims)
+    assert remote.n_documents == 5 and any(len(c.outlets) >= 2 for c in remote.claims)
+    assert {m.outlet for c in remote.claims for m in c.members} == {"outlet 0", "outlet 1", "outlet 2"}
     reasons = sorted(r.reason for r in remote.rejected if not r.reason.startswith(("furniture", "too-")))
     assert reasons == ["field 'body' is blank", "no id in field 'id'"]
 

@@ -63,15 +63,14 @@ def judged_stance(text: str, representative: str, same: float, contradict: float
                   modelled: str | None) -> tuple[str, float]:
     """A judged member's stance toward its representative and the probability behind it.
 
-    "denies" where the judge reads a contradiction, or where the stance model (``modelled``: its stance,
-    None without one) reads a denial the judge missed (the judge learned from few denials); else
-    "reports" where the stance model reads the member as only reporting the claim (without a stance
-    model: where it hedges and the representative does not), and "repeats" otherwise. A verbatim copy
-    of the representative always repeats it."""
+    "denies" where the judge reads a contradiction (``denies``); else "reports" where the stance model
+    (``modelled``: its stance, None without one) reads the member as only reporting the claim (without a
+    stance model: where it hedges and the representative does not), and "repeats" otherwise. A verbatim
+    copy of the representative always repeats it."""
     if text == representative:
         return "repeats", same
-    if denies or modelled == "denies":
-        return "denies", contradict
+    if denies:  # a denial states the same proposition: its score is the judge's P(same or contradict)
+        return "denies", min(1.0, same + contradict)
     if modelled is not None:
         reports = modelled == "reports"
     else:
@@ -120,11 +119,14 @@ def match_relations(texts: Sequence[str], vectors: np.ndarray, claims: Sequence[
     modelled = [r.stance for r in relate(texts, vectors, claims, claim_vectors, stance, rules=False)] \
         if stance is not None else [None] * len(texts)
     verdicts = assertion_rules(list(texts), list(claims))
+    # A query is not split off anything, so a denial the judge misses but the stance model reads where one
+    # side alone negates (the judge learned from few denials) is reported too.
+    denies = verdict.denied | (np.array([m == "denies" for m in modelled], dtype=bool) & verdicts.polarity)
     out = []
     for j, (text, claim) in enumerate(zip(texts, claims)):
         label, score = judged_stance(text, claim, float(verdict.same[j]), float(verdict.contradict[j]),
-                                     bool(verdict.denied[j]), modelled[j])
-        conflicts = tuple(c for c in verdicts.broken(j) if c != "polarity" or label == "denies")
+                                     bool(denies[j]), modelled[j])
+        conflicts = tuple(c for c in verdicts.broken(j) if c != "polarity" or label != "repeats")
         out.append({"stance": label, "stance_score": round(score, 4), "conflicts": conflicts,
                     "same_assertion": None if script(text) != script(claim) else bool(verdict.accepted[j])})
     return out
