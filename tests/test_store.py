@@ -146,9 +146,7 @@ def test_match_finds_the_claim(four_then_five):
     denial = store.match("The Pentagon said it told the Russians in advance and Russian personnel were there", k=3,
                          assess=True)[0]
     assert denial[0].claim_id == top[0].claim_id, denial
-    # The judge reads this affirmation as the same proposition; the polarity rule still flags it, and the
-    # match is not called a repetition (before the judge the stance model called it "denies").
-    assert denial[0].stance != "repeats" and denial[0].conflicts == ("polarity",)
+    assert denial[0].stance == "denies" and denial[0].conflicts == ("polarity",)
 
 
 def test_duplicate_documents_are_refused(four_then_five, docs):

@@ -119,9 +119,10 @@ def match_relations(texts: Sequence[str], vectors: np.ndarray, claims: Sequence[
     modelled = [r.stance for r in relate(texts, vectors, claims, claim_vectors, stance, rules=False)] \
         if stance is not None else [None] * len(texts)
     verdicts = assertion_rules(list(texts), list(claims))
-    # A query is not split off anything, so a denial the judge misses but the stance model reads where one
-    # side alone negates (the judge learned from few denials) is reported too.
-    denies = verdict.denied | (np.array([m == "denies" for m in modelled], dtype=bool) & verdicts.polarity)
+    # A query is not split off anything, so where one side alone negates, a pair the judge reads as the same
+    # proposition (or the stance model as a denial) is reported as a denial: the judge learned from few denials.
+    negates = verdicts.polarity & (verdict.accepted | np.array([m == "denies" for m in modelled], dtype=bool))
+    denies = verdict.denied | negates
     out = []
     for j, (text, claim) in enumerate(zip(texts, claims)):
         label, score = judged_stance(text, claim, float(verdict.same[j]), float(verdict.contradict[j]),
