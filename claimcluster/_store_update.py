@@ -228,9 +228,8 @@ class Update:
         out = formation.labels.copy()
         if self.settings.get("granularity") == "assertion":
             out[formation.denies] = NOISE
-        parents = [int(labels[rep]) for rep in formation.representatives]
-        # A claim formed from released sentences (or joined by loose ones) keeps its founder's proposal radius.
-        new_radii = np.array([radii[p] if p != NOISE else float(np.min(radii, initial=0.0)) for p in parents])
+        # A representative founds a claim only inside a proposed group: the claim keeps that group's radius.
+        new_radii = np.array([radii[labels[rep]] for rep in formation.representatives])
         for j in np.flatnonzero(out != NOISE):
             self.judged[int(pool[j])] = (float(formation.same[j]), float(formation.contradict[j]),
                                          bool(formation.denies[j]))

@@ -109,7 +109,7 @@ def cluster_documents(
     judge : SameAssertionJudge, "auto" or None, default="auto"
         Reads each proposed member together with its claim's representative and keeps only the
         sentences that state (or deny) it (:mod:`claimcluster.formation`); sentences the gate of
-        :mod:`claimcluster.gate` finds no checkable assertion in found and join no claim. "auto"
+        :mod:`claimcluster.gate` finds no checkable assertion in found no claim. "auto"
         is the shipped judge, except with the multilingual model (the judge reads English);
         None keeps the density clusters as they are (faster; claims can then chain).
 
@@ -160,8 +160,8 @@ def _stance_scorer(model_id: str, warnings: list[str]) -> StanceScorer | None:
     try:
         return shipped_stance_scorer(model_id)
     except ModelMismatchError:
-        warnings.append(f"no stance model was trained for {model_id}: denials come from the judge, and "
-                        "'reports' from hedging words")
+        warnings.append(f"no stance model was trained for {model_id}: member stances come from the judge "
+                        "(denials) and hedging words (reports), and are left out without the judge")
         log.warning(warnings[-1])
         return None
 
