@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import read_jsonl
+from benchmarks.fnc1_sample import neighbour_pairs
 from claimcluster import BASE_MODEL, Document, Embedder, segment_documents
 from claimcluster.training.judge import fnc1_partition
 
 SEED = 20261205
-NEIGHBOURS = 20
 FIRST_ID = 100000
 
 
@@ -45,18 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     sentences = segment_documents([Document(doc_id=str(r["body_id"]), text=r["text"]) for r in rows]).sentences
     sentences = [s for s in sentences if s.text not in banned]
     vectors = Embedder(BASE_MODEL).encode([s.norm for s in sentences])
-    docs = np.array([s.doc_id for s in sentences])
     out: list[dict] = []
     seen: set[frozenset] = set()
-    for i in rng.permutation(len(sentences)):
+    for i, j in neighbour_pairs(sentences, vectors, rng):
         if len(out) == args.pairs:
             break
-        order = np.argsort(-(vectors @ vectors[i]))
-        others = [j for j in order[: 5 * NEIGHBOURS] if docs[j] != docs[i] and sentences[j].norm != sentences[i].norm]
-        if len(others) < NEIGHBOURS:
-            continue
-        j = int(others[rng.integers(NEIGHBOURS)])
-        a, b = sentences[int(i)], sentences[j]
+        a, b = sentences[i], sentences[j]
         key = frozenset((a.text, b.text))
         if key in seen or key in done:
             continue

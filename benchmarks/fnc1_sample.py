@@ -24,6 +24,17 @@ SEED = 20261201
 NEIGHBOURS = 20
 
 
+def neighbour_pairs(sentences, vectors: np.ndarray, rng: np.random.Generator):
+    """(i, j) for sentences i in a random order, each with one of its ``NEIGHBOURS`` nearest sentences j of another
+    document and other text (rank uniform); sentences with fewer such neighbours among the nearest 100 are passed."""
+    docs = np.array([s.doc_id for s in sentences])
+    for i in rng.permutation(len(sentences)):
+        order = np.argsort(-(vectors @ vectors[i]))
+        others = [j for j in order[: 5 * NEIGHBOURS] if docs[j] != docs[i] and sentences[j].norm != sentences[i].norm]
+        if len(others) >= NEIGHBOURS:
+            yield int(i), int(others[rng.integers(NEIGHBOURS)])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="directory holding bodies.jsonl")
@@ -35,21 +46,15 @@ def main(argv: list[str] | None = None) -> None:
     sentences = segment_documents([Document(doc_id=str(r["body_id"]), text=r["text"]) for r in rows]).sentences
     vectors = Embedder(BASE_MODEL, cache=args.cache).encode([s.norm for s in sentences])
     rng = np.random.default_rng(SEED)
-    docs = np.array([s.doc_id for s in sentences])
     out, seen = [], set()
-    for i in rng.permutation(len(sentences)):
+    for i, j in neighbour_pairs(sentences, vectors, rng):
         if len(out) == args.pairs:
             break
-        order = np.argsort(-(vectors @ vectors[i]))
-        others = [j for j in order[: 5 * NEIGHBOURS] if docs[j] != docs[i] and sentences[j].norm != sentences[i].norm]
-        if len(others) < NEIGHBOURS:
-            continue
-        j = int(others[rng.integers(NEIGHBOURS)])
-        key = tuple(sorted((int(i), j)))
+        key = tuple(sorted((i, j)))
         if key in seen:
             continue
         seen.add(key)
-        a, b = sentences[int(i)], sentences[j]
+        a, b = sentences[i], sentences[j]
         out.append({"pair": len(out), "a_doc": a.doc_id, "a_start": a.start, "a": a.text,
                     "b_doc": b.doc_id, "b_start": b.start, "b": b.text})
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ from typing import Any
 
 from claimcluster.errors import ModelIntegrityError
 
-__all__ = ["DELTA_FILE", "CARD_FILE", "SHIPPED_DELTA_DIR", "is_delta_dir", "read_card", "verified_card", "apply_delta"]
+__all__ = ["DELTA_FILE", "CARD_FILE", "SHIPPED_DELTA_DIR", "is_delta_dir", "read_card", "verified_card",
+           "verified_file", "apply_delta"]
 
 DELTA_FILE = "encoder-delta.safetensors"
 CARD_FILE = "encoder-delta.json"
@@ -76,16 +77,21 @@ def _delta_tensors(directory: Path, card: dict[str, Any]):
 
 
 def _verified_bytes(directory: Path, card: dict[str, Any]) -> tuple[bytes, str]:
-    path = directory / DELTA_FILE
+    return verified_file(directory / DELTA_FILE, card["delta_sha256"], "encoder delta", "encoder")
+
+
+def verified_file(path: Path, expected_sha256: str, what: str, command: str) -> tuple[bytes, str]:
+    """The bytes of a shipped learned file and their sha256, checked against its card's ``expected_sha256``;
+    ``what`` names it in errors, ``command`` the ``python -m claimcluster.training`` command that remakes it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelIntegrityError(f"cannot read the encoder delta {path}: {exc}") from None
+        raise ModelIntegrityError(f"cannot read the {what} {path}: {exc}") from None
     digest = hashlib.sha256(data).hexdigest()
-    if digest != card["delta_sha256"]:
-        raise ModelIntegrityError(f"encoder delta {path} has sha256 {digest}, its card says {card['delta_sha256']}: "
-                                  "the file is damaged or from another training run; reinstall claimcluster or "
-                                  "retrain with python -m claimcluster.training encoder")
+    if digest != expected_sha256:
+        raise ModelIntegrityError(f"{what} {path} has sha256 {digest}, its card says {expected_sha256}: the file is "
+                                  "damaged or from another training run; reinstall claimcluster or retrain with "
+                                  f"python -m claimcluster.training {command}")
     return data, digest
 
 

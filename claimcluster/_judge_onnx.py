@@ -55,10 +55,10 @@ class OnnxJudge:
     """An exported judge: ``predict(a, b)`` as the torch judge answers it, shape (n, 3)."""
 
     def __init__(self, directory: Path, judge_sha256: str, threads: int | None = None):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         from claimcluster._files import file_sha256
+        from claimcluster._onnx import cpu_threads, single_thread_session
 
         try:
             self.card: dict[str, Any] = json.loads((directory / CARD).read_text(encoding="utf-8"))
@@ -72,15 +72,8 @@ class OnnxJudge:
         tokenizer.no_padding()
         tokenizer.enable_truncation(int(self.card["max_seq_length"]), strategy="longest_first")
         self._tokenizer = tokenizer
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(directory / "model.onnx"), options,
-                                             providers=["CPUExecutionProvider"])
-        affinity = getattr(os, "sched_getaffinity", None)
-        self.threads = max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
+        self._session = single_thread_session(directory / "model.onnx")
+        self.threads = cpu_threads(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 

@@ -93,7 +93,6 @@ class OnnxEncoder:
     """An exported encoder: ``encode`` as ``SentenceTransformer.encode`` answers it (unit vectors)."""
 
     def __init__(self, directory: Path, threads: int | None = None):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         from claimcluster._files import file_sha256
@@ -113,15 +112,8 @@ class OnnxEncoder:
         self._tokenizer = tokenizer
         self.dimension = int(self.card["dimension"])
         self._inputs = list(self.card["inputs"])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(directory / "model.onnx"), options,
-                                             providers=["CPUExecutionProvider"])
-        affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
-        self.threads = max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
+        self._session = single_thread_session(directory / "model.onnx")
+        self.threads = cpu_threads(threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -175,6 +167,24 @@ class OnnxEncoder:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="claimcluster-onnx")
             return self._pool
+
+
+def single_thread_session(path: Path):
+    """An ONNX Runtime CPU session of one thread, every graph optimisation on (runs go side by side instead)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def cpu_threads(threads: int | None) -> int:
+    """``threads``, or the cores this process may run on (Linux's affinity; elsewhere every core counts)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
 
 
 def export(model, source_id: str, recipe: str, directory: Path) -> None:

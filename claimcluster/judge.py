@@ -31,7 +31,6 @@ array([[0.97, 0.01, 0.02]], dtype=float32)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -269,17 +268,9 @@ def base_encoder():
 
 
 def _verified_bytes(directory: Path, card: dict[str, Any]) -> bytes:
-    path = directory / JUDGE_FILE
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelIntegrityError(f"cannot read the judge {path}: {exc}") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != card["judge_sha256"]:
-        raise ModelIntegrityError(f"judge {path} has sha256 {digest}, its card says {card['judge_sha256']}: the file "
-                                  "is damaged or from another training run; reinstall claimcluster or retrain with "
-                                  "python -m claimcluster.training judge")
-    return data
+    from claimcluster._delta import verified_file
+
+    return verified_file(directory / JUDGE_FILE, card["judge_sha256"], "judge", "judge")[0]
 
 
 def verified_judge_card(directory: Path) -> dict[str, Any]:
