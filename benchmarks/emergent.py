@@ -30,11 +30,12 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v
 
 from benchmarks.common import SPLIT_HELP, SPLITS, add_model_option, emit, find_file, machine, partition, read_jsonl
 from claimcluster import Embedder, cluster_vectors, form_claims, gate_reasons, normalize_text
-from claimcluster._multilingual import MODEL_ID as MULTILINGUAL_ID
-from claimcluster.assertion import StanceScorer, assertion_rules, split_assertions
+from claimcluster.assertion import StanceScorer, assertion_rules
+from claimcluster.claims import split_assertions
 from claimcluster.cluster import DEFAULT_MIN_CLUSTER_SIZE, DEFAULT_MIN_COHESION, DEFAULT_MIN_SAMPLES
-from claimcluster.embed import min_cohesion_for
 from claimcluster.judge import judge_for
+from claimcluster.models import MULTILINGUAL_MODEL_ID as MULTILINGUAL_ID
+from claimcluster.models import min_cohesion_for
 
 GRID = [(mcs, coh) for mcs in (3, 4, 5, 6) for coh in (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)]
 # The multilingual E5's cosines sit higher: its grid reaches further.

@@ -112,7 +112,7 @@ def probes(work: Path) -> list[dict]:
     probe("B", "CSV newline inside a quoted field", lambda: [d.text for d in load_documents([csv_path]).documents],
           "handled", lambda texts: texts == ["about\na draft"])
     three = ClaimIndex(embedder).add(["a b c", "d e f", "g h i"], ids=["1", "0", "10"])
-    probe("B", 'remove("10") of ids 1, 0, 10', lambda: (three.remove("10"), sorted(three._ids)), "handled",
+    probe("B", 'remove("10") of ids 1, 0, 10', lambda: (three.remove("10"), sorted(three._entries.ids)), "handled",
           lambda result: result == (1, ["0", "1"]))
     ivf = ClaimIndex(embedder, factory="IVF4,Flat")
     probe("B", "IVF add of 3 vectors", lambda: ivf.add(["a b", "c d", "e f"]), "clear error")

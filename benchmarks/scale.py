@@ -100,7 +100,8 @@ def run_one(data: Path, n: int, method: str) -> dict:
            "clusters": int(labels.max() + 1), "noise_share": round(float((labels < 0).mean()), 3),
            **pair_agreement(labels, sources)}
     if method == "claimcluster+assertion":
-        from claimcluster.assertion import StanceScorer, split_assertions
+        from claimcluster.assertion import StanceScorer
+        from claimcluster.claims import split_assertions
 
         start = time.perf_counter()
         split_assertions(texts, X, labels, StanceScorer.load())

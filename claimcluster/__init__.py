@@ -12,6 +12,7 @@ from claimcluster._version import __version__
 # Names are imported on first use (PEP 562), so a command that only reads a store does not load the
 # embedding, clustering and assertion stacks. Type checkers and IDEs read the imports below.
 _LAZY = {
+    "Assessment": "claimcluster.judge",
     "BASE_MODEL": "claimcluster.embed",
     "CacheCorruptedWarning": "claimcluster.errors",
     "Claim": "claimcluster.claims",
@@ -20,11 +21,12 @@ _LAZY = {
     "ClaimIndex": "claimcluster.index",
     "ClaimMatch": "claimcluster.store",
     "ClaimSet": "claimcluster.claims",
+    "ClaimSettings": "claimcluster.claims.settings",
     "ClaimStore": "claimcluster.store",
     "ClusterResult": "claimcluster.cluster",
     "Corpus": "claimcluster.documents",
     "DEFAULT_FURNITURE_RULES": "claimcluster.segment",
-    "DEFAULT_FUSION": "claimcluster._fusion",
+    "DEFAULT_FUSION": "claimcluster.index._fusion",
     "DEFAULT_MODEL": "claimcluster.embed",
     "Document": "claimcluster.documents",
     "DocumentError": "claimcluster.errors",
@@ -32,7 +34,7 @@ _LAZY = {
     "EmbeddingCache": "claimcluster.embed",
     "FieldMap": "claimcluster.documents",
     "FurnitureRule": "claimcluster.segment",
-    "FusionWeights": "claimcluster._fusion",
+    "FusionWeights": "claimcluster.index._fusion",
     "Judgement": "claimcluster.judge",
     "InputError": "claimcluster.errors",
     "Match": "claimcluster.index",
@@ -53,8 +55,9 @@ _LAZY = {
     "UpdateReport": "claimcluster.store",
     "clean_social_text": "claimcluster.segment",
     "cluster_documents": "claimcluster.pipeline",
+    "cluster_files": "claimcluster.pipeline",
     "cluster_vectors": "claimcluster.cluster",
-    "form_claims": "claimcluster.formation",
+    "form_claims": "claimcluster.claims.formation",
     "from_dataframe": "claimcluster.documents",
     "gate_reasons": "claimcluster.gate",
     "from_records": "claimcluster.documents",
@@ -62,7 +65,9 @@ _LAZY = {
     "normalize_text": "claimcluster.segment",
     "render_html": "claimcluster.report",
     "render_markdown": "claimcluster.report",
+    "render_matches": "claimcluster.report",
     "render_text": "claimcluster.report",
+    "render_timeline": "claimcluster.report",
     "segment_documents": "claimcluster.segment",
     "ray_documents": "claimcluster._ray",
 }
@@ -82,10 +87,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from claimcluster._fusion import DEFAULT_FUSION, FusionWeights
     from claimcluster._ray import ray_documents
     from claimcluster.assertion import Relation, RuleVerdicts
     from claimcluster.claims import Claim, ClaimSet, Member
+    from claimcluster.claims.formation import form_claims
+    from claimcluster.claims.settings import ClaimSettings
     from claimcluster.cluster import NOISE, ClaimClusterer, ClusterResult, cluster_vectors
     from claimcluster.documents import (
         Corpus,
@@ -110,12 +116,12 @@ if TYPE_CHECKING:
         StorageError,
         StoreLockedError,
     )
-    from claimcluster.formation import form_claims
     from claimcluster.gate import gate_reasons
     from claimcluster.index import ClaimIndex, Match
-    from claimcluster.judge import Judgement, SameAssertionJudge
-    from claimcluster.pipeline import cluster_documents
-    from claimcluster.report import render_html, render_markdown, render_text
+    from claimcluster.index._fusion import DEFAULT_FUSION, FusionWeights
+    from claimcluster.judge import Assessment, Judgement, SameAssertionJudge
+    from claimcluster.pipeline import cluster_documents, cluster_files
+    from claimcluster.report import render_html, render_markdown, render_matches, render_text, render_timeline
     from claimcluster.segment import (
         DEFAULT_FURNITURE_RULES,
         FurnitureRule,
@@ -127,6 +133,7 @@ if TYPE_CHECKING:
     from claimcluster.store import ClaimMatch, ClaimStore, UpdateReport
 
 __all__ = [
+    "Assessment",
     "BASE_MODEL",
     "CacheCorruptedWarning",
     "Claim",
@@ -135,6 +142,7 @@ __all__ = [
     "ClaimIndex",
     "ClaimMatch",
     "ClaimSet",
+    "ClaimSettings",
     "ClaimStore",
     "ClusterResult",
     "Corpus",
@@ -169,6 +177,7 @@ __all__ = [
     "__version__",
     "clean_social_text",
     "cluster_documents",
+    "cluster_files",
     "cluster_vectors",
     "form_claims",
     "from_dataframe",
@@ -179,6 +188,8 @@ __all__ = [
     "ray_documents",
     "render_html",
     "render_markdown",
+    "render_matches",
     "render_text",
+    "render_timeline",
     "segment_documents",
 ]

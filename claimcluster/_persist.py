@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from claimcluster._files import atomic_write_bytes, atomic_write_text
+from claimcluster._version import __version__
 from claimcluster.errors import StorageError
 
 __all__ = ["write_bundle", "read_bundle", "Bundle"]
@@ -75,12 +76,17 @@ def remove_temporaries(directory: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """The versions of what wrote a saved thing, stamped into it."""
     import faiss
 
-    from claimcluster._version import __version__
 
     return {"claimcluster": __version__, "faiss": faiss.__version__, "numpy": np.__version__}
+
+
+def utc_now() -> str:
+    """The time now in UTC, as written into manifests and a store's metadata."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -132,8 +138,8 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
             "kind": kind,
             "format_version": format_version,
             "generation": generation,
-            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "versions": _versions(),
+            "written_at": utc_now(),
+            "versions": versions(),
             "model_id": model_id,
             "dimension": dimension,
             "settings": settings,

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from claimcluster.documents import Document, FieldMap, Rejection, Sentence, from_records
+from claimcluster.embed import Embedder
 from claimcluster.errors import DocumentError, InputError
+from claimcluster.segment import segment_documents
 
 if TYPE_CHECKING:
     from claimcluster.embed import Embedder
@@ -113,13 +115,11 @@ class _SegmentAndEmbed:
     """One actor of the pool: one model, loaded once; segments and embeds batches of documents."""
 
     def __init__(self, model: str, backend: str, options: dict[str, Any]):
-        from claimcluster.embed import Embedder
 
         self.embedder = Embedder(model, backend=backend)
         self.options = options
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        from claimcluster.segment import segment_documents
 
         documents, rejected = [], []
         for row in batch["document"]:

@@ -28,15 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster.assertion import NEGATION
 from claimcluster.assertion._models import FORMAT, VERSION, LinearModel
 from claimcluster.errors import InputError, ModelIntegrityError
+from claimcluster.models import MODEL_DIR
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, normalize_text
 
 __all__ = ["GATE_REASONS", "GATE_FILE", "SURFACE_FEATURES", "TERM_PREFIX", "CheckworthinessGate", "gate_reasons",
            "checkable_probability", "shipped_gate", "load_gate", "rule_reason", "sentence_terms", "surface_features"]
 
 GATE_REASONS = ("markup", "date", "byline", "furniture", "question", "fragment", "not checkable")
-GATE_FILE = Path(__file__).resolve().parent / "models" / "gate.json"
+GATE_FILE = MODEL_DIR / "gate.json"
 GATE_CLASSES = ("not checkable", "checkable")
 SURFACE_FEATURES = ("log_words", "has_digit", "has_quote", "ends_question", "ends_colon", "ends_exclamation",
                     "first_person", "second_person", "capitalised", "has_verb")
@@ -202,7 +204,6 @@ def _named_denial(text: str) -> bool:
     """A denial or negation about someone named ("Macaulay Culkin is NOT dead.", "Francis did not say..."): the
     model, which learned from debates and tweets, scores these short denials low, and a denial is exactly what
     a claim's reader needs to see, so the model alone never holds one back."""
-    from claimcluster.assertion import NEGATION
 
     if not NEGATION.search(text):
         return False

@@ -12,22 +12,26 @@ Example
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from claimcluster._spanning import Search
-from claimcluster._validate import check_cohesion, check_k
-from claimcluster.assertion import StanceScorer, shipped_stance_scorer, split_assertions
-from claimcluster.claims import ClaimSet, Judged, build_claims
+from claimcluster.assertion import StanceScorer, shipped_stance_scorer
+from claimcluster.claims import ClaimSet, Judged, build_claims, split_assertions
+from claimcluster.claims.formation import form_claims
+from claimcluster.claims.settings import ClaimSettings
 from claimcluster.cluster import DEFAULT_MIN_SAMPLES, NOISE, auto_min_cluster_size, cluster_vectors, medoid
-from claimcluster.documents import Corpus, Document, Rejection, Sentence, check_documents
-from claimcluster.embed import Embedder, min_cohesion_for
+from claimcluster.cluster._spanning import Search
+from claimcluster.documents import Corpus, Document, FieldMap, Rejection, Sentence, check_documents, load_documents
+from claimcluster.embed import Embedder
 from claimcluster.errors import InputError, ModelMismatchError
-from claimcluster.formation import form_claims
 from claimcluster.gate import gate_reasons
 from claimcluster.judge import SameAssertionJudge, judge_for
+from claimcluster.models import MULTILINGUAL_MODEL_ID as MODEL_ID
+from claimcluster.models import min_cohesion_for
 from claimcluster.segment import DEFAULT_FURNITURE_RULES, FurnitureRule, segment_documents
 
 __all__ = ["cluster_documents", "input_warnings"]
@@ -83,7 +87,7 @@ def cluster_documents(
         4 from there on (:func:`claimcluster.cluster.auto_min_cluster_size`).
     min_samples, min_cohesion, cluster_selection_method
         Clustering parameters; see :func:`claimcluster.cluster.cluster_vectors`. ``min_cohesion``
-        None takes the embedding model's (:func:`claimcluster.embed.min_cohesion_for`: 0.50 for
+        None takes the embedding model's (:func:`claimcluster.models.min_cohesion_for`: 0.50 for
         MiniLM, higher for the multilingual E5).
     granularity : {"claim", "assertion"}, default="claim"
         "claim" (Emergent's sense): each member labelled with its stance toward the
@@ -108,7 +112,7 @@ def cluster_documents(
         starts a local one (and stops it afterwards).
     judge : SameAssertionJudge, "auto" or None, default="auto"
         Reads each proposed member together with its claim's representative and keeps only the
-        sentences that state (or deny) it (:mod:`claimcluster.formation`); sentences the gate of
+        sentences that state (or deny) it (:mod:`claimcluster.claims.formation`); sentences the gate of
         :mod:`claimcluster.gate` finds no checkable assertion in found no claim. "auto"
         is the shipped judge, except with the multilingual model (the judge reads English);
         None keeps the density clusters as they are (faster; claims can then chain).
@@ -123,19 +127,11 @@ def cluster_documents(
         raise InputError(f"engine must be 'local' or 'ray', got {engine!r}")
     rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
     given: Any = documents if engine == "ray" and hasattr(documents, "map_batches") else check_documents(documents)
-    min_samples = None if min_samples is None else check_k(min_samples, name="min_samples")
-    if min_cohesion is not None:
-        min_cohesion = check_cohesion(min_cohesion)
-    if granularity not in ("claim", "assertion"):
-        raise InputError(f"granularity must be 'claim' or 'assertion', got {granularity!r}")
-    if isinstance(min_cluster_size, str) and min_cluster_size != "auto":
-        raise InputError(f"min_cluster_size must be an integer or 'auto', got {min_cluster_size!r}")
-    if not isinstance(min_cluster_size, str):
-        min_cluster_size = check_k(min_cluster_size, name="min_cluster_size", minimum=2)
+    settings = ClaimSettings(min_cluster_size, min_samples, min_cohesion, granularity, judge)
     embedder = embedder if embedder is not None else Embedder()
     judge = judge_for(judge, embedder.model_id)
-    if min_cohesion is None:
-        min_cohesion = min_cohesion_for(embedder.model_id)
+    min_cluster_size, min_samples = settings.min_cluster_size, settings.min_samples
+    min_cohesion = settings.min_cohesion if settings.min_cohesion is not None else min_cohesion_for(embedder.model_id)
     if engine == "ray":
         from claimcluster import _ray
 
@@ -155,6 +151,23 @@ def cluster_documents(
                       max_chars, judge)
 
 
+def cluster_files(paths: Sequence[str | os.PathLike], fields: FieldMap | None = None, *,
+                  errors: Literal["strict", "replace"] = "strict", engine: Literal["local", "ray"] = "local",
+                  ray_address: str | None = None, **options: Any) -> ClaimSet:
+    """:func:`cluster_documents` over files and directories, read as :func:`~claimcluster.documents.load_documents`
+    reads them. With ``engine="ray"`` and every path a .jsonl or .parquet shard (decoded strictly), the shards
+    are read on the Ray workers instead of here."""
+    files = [Path(p) for p in paths]
+    shards = all(p.is_file() and p.name.endswith((".jsonl", ".parquet")) for p in files) and errors == "strict"
+    if engine == "ray" and shards:
+        from claimcluster import _ray
+
+        with _ray.session(ray_address):
+            return cluster_documents(_ray.ray_documents([str(p) for p in files], fields), engine="ray", **options)
+    corpus = load_documents(files, fields if fields is not None else FieldMap(), errors=errors)
+    return cluster_documents(corpus, engine=engine, ray_address=ray_address, **options)
+
+
 def _stance_scorer(model_id: str, warnings: list[str]) -> StanceScorer | None:
     """The shipped stance model of the embedding model; None, with a warning, for a model that has none."""
     try:
@@ -168,7 +181,7 @@ def _stance_scorer(model_id: str, warnings: list[str]) -> StanceScorer | None:
 
 def _judged_claims(sentences: list[Sentence], vectors, proposed, probabilities, scorer: StanceScorer | None,
                    judge: SameAssertionJudge, min_size: int, granularity: str):
-    """Claims of single assertions: the proposal read by the judge (:func:`claimcluster.formation.form_claims`)."""
+    """Claims of single assertions: the proposal read by the judge (:func:`.formation.form_claims`)."""
     texts = [s.norm for s in sentences]
     reasons = gate_reasons(texts)
     checkable = np.array([r is None for r in reasons], dtype=bool)
@@ -220,7 +233,6 @@ def _language_warnings(sentences: Sequence[Sentence], embedder: Embedder) -> lis
     """A warning when an English-only model is given many sentences in other languages: it groups them
     by language, not by claim (on fnc1 the default model made one claim of 30 French sentences of two articles
     on two unrelated stories, and one of four Arabic tweets)."""
-    from claimcluster._multilingual import MODEL_ID
 
     if embedder.model_id == MODEL_ID:
         return []

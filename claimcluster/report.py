@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from claimcluster.claims import STANCE_ORDER as STANCES
 from claimcluster.claims import Claim, ClaimSet
 
-__all__ = ["render_text", "render_markdown", "render_html"]
+if TYPE_CHECKING:
+    from claimcluster.index import Match
+    from claimcluster.store import ClaimMatch
+
+__all__ = ["render_text", "render_markdown", "render_html", "render_matches", "render_timeline"]
 
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
@@ -256,3 +262,33 @@ q.oninput=stance.onchange=lang.onchange=minout.oninput=filter; filter();
 </script>
 </body></html>
 """
+
+
+def render_matches(query: str, matches: Sequence[Match | ClaimMatch]) -> str:
+    """A query and its matches, one line each (two for a store's claim: the representative, then the member
+    that matched), with the assessment when the matches were assessed; "no known claim" for none."""
+    from claimcluster.store import ClaimMatch
+
+    lines = [f"query: {query}"]
+    if not matches:
+        lines.append("  no known claim")
+    for m in matches:
+        relation = f"  {m.relation()}" if m.stance is not None else ""
+        if isinstance(m, ClaimMatch):
+            lines.append(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}){relation}: {m.representative}\n"
+                         f"       via [{m.matched_doc_id}] {m.matched_text}")
+        else:
+            lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}{relation}  {m.text}")
+    return "\n".join(lines) + "\n"
+
+
+def render_timeline(claim: Claim, spread: dict[str, Any], timeline: Sequence[dict[str, Any]]) -> str:
+    """One claim with its spread (first and last seen, outlets) and its timeline, a line per member; ``*`` marks
+    an outlet's first carrying of the claim."""
+    lines = [f"claim {claim.id}: {claim.representative.text}",
+             f"  first seen {spread['first_seen']} in {spread['first_outlet']}; last seen {spread['last_seen']}; "
+             f"{len(spread['outlets'])} outlets"]
+    for entry in timeline:
+        mark = "*" if entry["first_for_outlet"] else " "
+        lines.append(f"  {mark} {entry['when']:<12} [{entry['doc_id']}] {entry['text']}")
+    return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ restart the service to change it.
 # handlers' annotations, and those models are local to create_app (pydantic is an extra).
 from typing import TYPE_CHECKING, Literal
 
+from claimcluster._version import __version__
 from claimcluster.errors import ClaimClusterError, InputError
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ def create_app(index: "ClaimIndex"):
     except ImportError as exc:
         raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
 
-    from claimcluster import __version__
 
     class Options(BaseModel):
         k: int = Field(5, ge=1, le=1000)

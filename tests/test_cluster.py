@@ -102,8 +102,9 @@ def test_cohesion_constraint_splits_a_loose_cluster():
 def test_estimator_api():
     X, y = unit_blobs(n_clusters=3, per_cluster=20)
     clusterer = ClaimClusterer(5)
-    with pytest.raises(NotFittedError, match="call fit"):
-        clusterer._check_fitted()
+    with pytest.raises(NotFittedError, match="no labels_: call fit"):
+        clusterer.labels_  # noqa: B018 - the access itself is what is tested
+    assert not hasattr(clusterer, "probabilities_")  # NotFittedError is an AttributeError
     assert clusterer.fit(X) is clusterer
     assert clusterer.n_clusters_ == 3
     assert clusterer.centroids_.shape == (3, X.shape[1])
@@ -145,7 +146,7 @@ def test_bad_input_errors(X, kwargs, message):
 def test_large_corpus_paths_hnsw_graph_and_sparse_bridging_agree_with_the_small_ones(monkeypatch):
     """The paths a million rows take (HNSW k-NN graph, islands bridged through a k-NN graph of their
     representatives), forced on a small input: the same clusters as the IVF / all-pairs paths."""
-    from claimcluster import _spanning
+    from claimcluster.cluster import _spanning
 
     X, y = unit_blobs(n_clusters=40, per_cluster=12, spread=0.05, seed=11, n_noise=30)
     monkeypatch.setattr(_spanning, "EXACT_KNN_MAX", 100)
@@ -162,7 +163,7 @@ def test_large_corpus_paths_hnsw_graph_and_sparse_bridging_agree_with_the_small_
 def test_sparse_bridge_tree_has_the_all_pairs_tree_weight():
     """Bridging islands through a k-NN graph of their representatives finds the minimum spanning
     tree the all-pairs matrix gives (same total weight), with far less memory."""
-    from claimcluster import _spanning
+    from claimcluster.cluster import _spanning
 
     rng = np.random.default_rng(0)
     R = rng.normal(size=(300, 8)).astype(np.float32)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from claimcluster import BASE_MODEL, CacheCorruptedWarning, Embedder, EmbeddingCache, InputError, ModelIntegrityError
-from claimcluster._delta import CARD_FILE, DELTA_FILE, SHIPPED_DELTA_DIR, read_card
 from claimcluster.embed import DEFAULT_WEIGHTS_SHA256, default_model_id, packaged_model_path
+from claimcluster.embed._delta import CARD_FILE, DELTA_FILE, SHIPPED_DELTA_DIR, read_card
 
 SENTENCES = [
     "Russia's Defense Ministry denied reports of Russian military deaths in Syria.",

@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 import claimcluster._files as files
-import claimcluster._records as records
+import claimcluster.store._records as records
 from claimcluster import ClaimStore, StorageError
 
 SETTINGS = {"min_cluster_size": 2}

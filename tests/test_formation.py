@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from claimcluster.claims.formation import form_claims
 from claimcluster.cluster import NOISE
-from claimcluster.formation import form_claims
 from claimcluster.judge import Judgement, shipped_judge
 
 
@@ -128,7 +128,7 @@ def test_a_model_without_shipped_files_makes_judged_claims(tmp_path, seed_corpus
 
 
 def test_verbatim_copies_repeat_the_representative():
-    from claimcluster.assertion import judged_stance
+    from claimcluster.judge import judged_stance
 
     text = "The ministry called the story a hoax."
     assert judged_stance(text, text, 0.99, 0.0, False, "reports") == ("repeats", 0.99)

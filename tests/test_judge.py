@@ -58,7 +58,7 @@ def test_onnx_runtime_gives_the_torch_probabilities(tmp_path, monkeypatch):
     b = ["Moscow said no Russian soldiers were killed in Syria.", "The blast killed 62.", "It rained in Paris."]
     onnx = SameAssertionJudge(backend="onnx")
     assert np.allclose(onnx.predict(a, b), SameAssertionJudge(backend="torch").predict(a, b), atol=1e-3)
-    from claimcluster._judge_onnx import export_dir
+    from claimcluster.judge._onnx import export_dir
 
     export = export_dir(onnx.card)
     assert onnx.backend_used == "onnx" and export.is_dir() and export.parent == tmp_path / "judge"

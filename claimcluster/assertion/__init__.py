@@ -7,8 +7,10 @@
   feature schema checked);
 * :mod:`._scorers` — :class:`PairScorer` (same assertion?), :class:`StanceScorer` (repeats /
   denies / reports a claim), :class:`Reranker` (order of matching candidates);
-* :mod:`._relate` — how a sentence relates to a claim (:func:`relate`) and splitting a claim
-  into its assertions (:func:`split_assertions`).
+* :mod:`._relate` — how a sentence relates to a claim (:func:`relate`).
+
+The judge (:mod:`claimcluster.judge`) reads pairs together on top of these; splitting a claim into its
+assertions is part of claim assembly (:func:`claimcluster.claims.split_assertions`).
 
 Example
 -------
@@ -19,7 +21,7 @@ Example
 """
 
 from claimcluster.assertion._features import clear_overlap_cache, overlap_features, pair_features, stance_features
-from claimcluster.assertion._relate import Relation, judged_stance, match_relations, relate, split_assertions
+from claimcluster.assertion._relate import Relation, relate, script
 from claimcluster.assertion._rules import (
     HEDGE,
     NEGATION,
@@ -42,7 +44,6 @@ from claimcluster.assertion._scorers import (
 
 __all__ = [
     "HEDGE",
-    "judged_stance",
     "NEGATION",
     "STANCES",
     "PairScorer",
@@ -51,7 +52,6 @@ __all__ = [
     "RuleVerdicts",
     "StanceScorer",
     "assertion_rules",
-    "match_relations",
     "clear_overlap_cache",
     "negated",
     "numbers",
@@ -63,6 +63,6 @@ __all__ = [
     "shipped_pair_scorer",
     "shipped_reranker",
     "shipped_stance_scorer",
-    "split_assertions",
+    "script",
     "stance_features",
 ]

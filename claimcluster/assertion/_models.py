@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster._onnx import source_model_id
+from claimcluster._files import atomic_write_text
+from claimcluster.embed._onnx import source_model_id
 from claimcluster.errors import ModelMismatchError, StorageError
+from claimcluster.models import MODEL_DIR
 
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 FORMAT = "claimcluster-linear"
 VERSION = 1
 
@@ -91,7 +92,6 @@ def model_json(kind: str, model_id: str | None, linear: LinearModel, **extra: An
 
 
 def save_model(path: Path, data: dict[str, Any]) -> None:
-    from claimcluster._files import atomic_write_text
 
     atomic_write_text(path, json.dumps(data) + "\n")
 

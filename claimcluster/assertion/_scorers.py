@@ -28,6 +28,7 @@ from claimcluster.assertion._features import (
 )
 from claimcluster.assertion._models import LinearModel, load_model, model_json, standardiser
 from claimcluster.assertion._rules import assertion_rules, negated
+from claimcluster.embed import default_model_id
 from claimcluster.errors import ModelMismatchError
 
 STANCES = ("repeats", "denies", "reports")
@@ -36,7 +37,6 @@ claimed, without endorsing)."""
 
 
 def _default_model_id() -> str:
-    from claimcluster.embed import default_model_id
 
     return default_model_id()
 

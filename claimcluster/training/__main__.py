@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def _encoder(args: argparse.Namespace) -> None:
-    from claimcluster._delta import SHIPPED_DELTA_DIR
+    from claimcluster.embed._delta import SHIPPED_DELTA_DIR
     from claimcluster.training.data import load_public_data
     from claimcluster.training.encoder import EncoderSettings, main_log, train_encoder
 
@@ -33,9 +33,9 @@ def _encoder(args: argparse.Namespace) -> None:
 
 
 def _scorers(args: argparse.Namespace) -> None:
-    from claimcluster._delta import is_delta_dir
     from claimcluster.assertion._models import MODEL_DIR
     from claimcluster.embed import BASE_MODEL, DEFAULT_MODEL, Embedder
+    from claimcluster.embed._delta import is_delta_dir
     from claimcluster.training.data import load_public_data
     from claimcluster.training.encoder import main_log
     from claimcluster.training.scorers import train_scorers

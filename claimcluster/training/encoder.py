@@ -15,7 +15,7 @@ Three kinds of batches, each of one source, interleaved in a seeded order:
 * MRPC (train partition): labelled sentence pairs, paraphrase or not; CoSENT loss, which ranks
   every paraphrase pair's cosine above every non-paraphrase pair's of the batch.
 
-Only the LoRA matrices learn (:mod:`claimcluster._delta`); everything is seeded, and the
+Only the LoRA matrices learn (:mod:`claimcluster.embed._delta`); everything is seeded, and the
 examples are a pure function of the train partition (:mod:`claimcluster.training.data`).
 """
 

@@ -1,5 +1,5 @@
 """Training-time LoRA: wrap the linear layers of the base model, train, save the pairs as a delta
-(:mod:`claimcluster._delta` merges a saved delta at load time)."""
+(:mod:`claimcluster.embed._delta` merges a saved delta at load time)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from claimcluster._delta import CARD_FILE, DELTA_FILE, TARGETS, layer_name
+from claimcluster.embed._delta import CARD_FILE, DELTA_FILE, TARGETS, layer_name
 
 __all__ = ["LoRALinear", "attach_lora", "save_delta"]
 

@@ -1,6 +1,7 @@
-"""Reading and writing a :class:`~claimcluster.store.ClaimStore` directory (``_persist`` underneath).
+"""Reading a store of the earlier format (2) for :meth:`~claimcluster.store.ClaimStore.migrate`
+(``_persist`` underneath).
 
-A store holds its documents, sentences (with claim and core distance), claims and merge
+Such a store holds its documents, sentences (with claim and core distance), claims and merge
 suggestions as JSONL tables, the sentence vectors (.npy) and their FAISS index. Reading checks
 every record's fields and that the tables agree with each other and with the vectors; anything
 else is a StorageError (or ModelMismatchError for another embedding model).
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from claimcluster._persist import check_rows, read_bundle, write_bundle
+from claimcluster._persist import check_rows, read_bundle
+from claimcluster.claims.settings import ClaimSettings
+from claimcluster.embed import embedder_for
 from claimcluster.errors import ModelMismatchError, StorageError
 
 if TYPE_CHECKING:
@@ -31,27 +34,20 @@ RECORD_FIELDS: dict[str, dict[str, Any]] = {
     "merges": {"claims": list, "sentence": int},
 }
 """What every saved record must hold (read back as StorageError otherwise)."""
-MAX_SIZE = 10**9
-SETTINGS_FIELDS: dict[str, Any] = {"min_cluster_size": int, "min_samples": int, "min_cohesion": (int, float)}
 
 
-def read_store(path: Path, embedder: Embedder | None) -> tuple[Embedder, dict, dict, int]:
+def read_store(path: Path, embedder: Embedder | None) -> tuple[Embedder, ClaimSettings, dict, int]:
     """(embedder, settings, state, generation) of the store at ``path``, every part checked;
     without an embedder, the one the manifest's model id names."""
     bundle = read_bundle(path, kind=KIND, format_version=FORMAT_VERSION)
     manifest = bundle.manifest
     if embedder is None:
-        from claimcluster.embed import embedder_for
 
         embedder = embedder_for(manifest["model_id"])
     if manifest["model_id"] != embedder.model_id:
         raise ModelMismatchError(f"{path} was built with model {manifest['model_id']}, not {embedder.model_id}: "
                                  "open it with that model")
-    check_rows(path, "settings", [manifest["settings"]], SETTINGS_FIELDS)
-    settings = manifest["settings"]
-    if not (2 <= settings["min_cluster_size"] <= MAX_SIZE and 1 <= settings["min_samples"] <= MAX_SIZE
-            and -1 <= settings["min_cohesion"] <= 1 and settings.get("granularity", "claim") in ("claim", "assertion")):
-        raise StorageError(f"{path}: the manifest's settings are out of range ({settings}); the store is damaged")
+    settings = ClaimSettings.stored(manifest["settings"], path)
     vectors = bundle.arrays.get("vectors")
     sentences = bundle.tables.get("sentences", [])
     if vectors is None or len(vectors) != len(sentences) or bundle.faiss_index.ntotal != len(sentences):
@@ -83,12 +79,4 @@ def read_store(path: Path, embedder: Embedder | None) -> tuple[Embedder, dict, d
     state = {"documents": bundle.tables.get("documents", []), "sentences": sentences, "claims": claims,
              "merges": bundle.tables.get("merges", []), "vectors": np.ascontiguousarray(vectors, dtype=np.float32),
              "index": bundle.faiss_index}
-    return embedder, manifest["settings"], state, manifest["generation"]
-
-
-def write_store(path: Path, model_id: str, settings: dict, faiss_index, vectors: np.ndarray,
-                tables: dict[str, list[dict]]) -> None:
-    """Write a new generation of the store (the caller holds its write lock)."""
-    write_bundle(path, kind=KIND, format_version=FORMAT_VERSION, model_id=model_id,
-                 dimension=int(vectors.shape[1]), settings=settings, faiss_index=faiss_index,
-                 arrays={"vectors": vectors}, tables=tables)
+    return embedder, settings, state, manifest["generation"]

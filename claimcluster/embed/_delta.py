@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from claimcluster.errors import ModelIntegrityError
+from claimcluster.models import MODEL_DIR
 
 __all__ = ["DELTA_FILE", "CARD_FILE", "SHIPPED_DELTA_DIR", "is_delta_dir", "read_card", "verified_card",
            "verified_file", "apply_delta"]
 
 DELTA_FILE = "encoder-delta.safetensors"
 CARD_FILE = "encoder-delta.json"
-SHIPPED_DELTA_DIR = Path(__file__).resolve().parent / "models"
+SHIPPED_DELTA_DIR = MODEL_DIR
 # The linear layers of a BERT block that carry a delta (all of them).
 TARGETS = re.compile(r"encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense"
                      r"|intermediate\.dense|output\.dense)$")

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from claimcluster._fusion import DEFAULT_FUSION, Bm25, FusionWeights, fuse
 from claimcluster._locks import RWLock
 from claimcluster._validate import (
     check_ids,
@@ -44,8 +43,13 @@ from claimcluster._validate import (
     validate_texts,
     visible,
 )
-from claimcluster.assertion import Reranker, match_relations, shipped_reranker
-from claimcluster.errors import InputError
+from claimcluster.assertion import Reranker, shipped_reranker
+from claimcluster.embed import Embedder
+from claimcluster.errors import ClaimClusterError, InputError, StorageError
+from claimcluster.index._files import Entries, load_index, save_index
+from claimcluster.index._fusion import DEFAULT_FUSION, Bm25, FusionWeights, fuse
+from claimcluster.index._match import Match
+from claimcluster.judge import match_relations
 from claimcluster.segment import clean_social_text
 
 if TYPE_CHECKING:
@@ -62,40 +66,6 @@ AUTO_MIN_SCORE = 0.23
 AUTO_MIN_DENSE = 0.60
 # Candidates taken from each of the dense and the BM25 lists.
 CANDIDATES = 50
-
-
-@dataclass(frozen=True)
-class Match:
-    """A known claim matched by a query: fused ``score``, its parts, and the claim's record."""
-
-    id: str
-    text: str
-    score: float
-    rank: int
-    dense: float
-    lexical: float
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    rerank: float | None = None
-    stance: str | None = None
-    """With ``search(..., assess=True)``: the query's stance toward the claim (repeats / denies /
-    reports)."""
-    stance_score: float | None = None
-    conflicts: tuple[str, ...] = ()
-    """With ``assess=True``: the assertion rules the query and the claim break ("figures",
-    "polarity", "roles"; see :func:`claimcluster.assertion.assertion_rules`)."""
-    same_assertion: bool | None = None
-    """With ``assess=True``: whether the query states the same assertion as the claim (the pair
-    model and the rules; None when the embedding model has no shipped pair model, or when the
-    query and the claim are written in different scripts, where the pair model cannot tell)."""
-
-    def to_json(self, assess: bool = False) -> dict[str, Any]:
-        """The match as JSON-ready values (the assessment fields only with ``assess``)."""
-        out = {"id": self.id, "text": self.text, "score": self.score, "rank": self.rank, "dense": self.dense,
-               "lexical": self.lexical, "rerank": self.rerank, "metadata": dict(self.metadata)}
-        if assess:
-            out.update(stance=self.stance, stance_score=self.stance_score, conflicts=list(self.conflicts),
-                       same_assertion=self.same_assertion)
-        return out
 
 
 @dataclass
@@ -153,12 +123,7 @@ class ClaimIndex:
         self.rerank = rerank
         self.nprobe = nprobe
         self.ef_search = ef_search
-        self._ids: list[str] = []
-        self._texts: list[str] = []
-        self._extra: list[str] = []
-        self._metadata: list[dict] = []
-        self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._extra_vectors = np.zeros((0, 0), dtype=np.float32)
+        self._entries = Entries.empty()
         self._faiss: Any = None
         self._bm25: Bm25 | None = None
         self._lock = RWLock()
@@ -171,7 +136,6 @@ class ClaimIndex:
     # -- building ------------------------------------------------------------------------
     def _embedder(self) -> Embedder:
         if self.embedder is None:
-            from claimcluster.embed import Embedder
 
             self.embedder = Embedder()
         return self.embedder
@@ -200,11 +164,6 @@ class ClaimIndex:
             raise InputError(f"FAISS index {self.factory!r} cannot be built from {len(vectors)} vectors ({first}); "
                              "add more claims at once or use factory='Flat'") from None
         return index
-
-    def _rebuild(self) -> None:
-        """Index every stored vector again (after load, or when the factory changed)."""
-        self._faiss = self._built(self._vectors)
-        self._bm25 = None
 
     def add(
         self,
@@ -252,29 +211,24 @@ class ClaimIndex:
         if with_extra:
             extra_vectors[with_extra] = self._embedder().encode([extras[i] for i in with_extra], kind="passage")
         with self._lock.write():
-            ids = ids if ids is not None else [str(len(self._ids) + i) for i in range(n)]
-            known = set(self._ids)
+            ids = ids if ids is not None else [str(len(self._entries.ids) + i) for i in range(n)]
+            known = set(self._entries.ids)
             for position, claim_id in enumerate(ids):
                 if claim_id in known:
                     raise InputError(f"id {claim_id!r} (position {position}) is already in the index")
                 known.add(claim_id)
-            if self._faiss is not None and vectors.shape[1] != self._vectors.shape[1]:
-                raise InputError(f"vectors have dimension {vectors.shape[1]}, the index {self._vectors.shape[1]}")
-            all_vectors = vectors if self._faiss is None else np.vstack([self._vectors, vectors])
-            if self._faiss is None or not self._faiss.is_trained or self._faiss.ntotal != len(self._ids):
-                index = self._built(all_vectors)  # raises before anything has changed
+            have = self._entries.vectors.shape[1]
+            if self._faiss is not None and vectors.shape[1] != have:
+                raise InputError(f"vectors have dimension {vectors.shape[1]}, the index {have}")
+            entries = Entries(list(ids), list(texts), extras, records, vectors, extra_vectors)
+            if self._faiss is not None:
+                entries = self._entries + entries
+            if self._faiss is None or not self._faiss.is_trained or self._faiss.ntotal != len(self._entries):
+                index = self._built(entries.vectors)  # raises before anything has changed
             else:
                 index = self._faiss
                 index.add(vectors)  # a trained index only appends
-            self._faiss = index
-            self._ids += ids
-            self._texts += texts
-            self._extra += extras
-            self._metadata += records
-            self._vectors = all_vectors
-            self._extra_vectors = (extra_vectors if len(self._ids) == n
-                                   else np.vstack([self._extra_vectors, extra_vectors]))
-            self._bm25 = None
+            self._faiss, self._entries, self._bm25 = index, entries, None
         return self
 
     def remove(self, ids: str | Iterable[str]) -> int:
@@ -285,27 +239,22 @@ class ClaimIndex:
         if not drop:
             return 0
         with self._lock.write():
-            unknown = drop - set(self._ids)
+            unknown = drop - set(self._entries.ids)
             if unknown:
                 raise InputError(f"unknown id(s): {sorted(unknown)[:5]}")
-            keep = [i for i, claim_id in enumerate(self._ids) if claim_id not in drop]
-            index = self._built(self._vectors[keep])
-            self._ids = [self._ids[i] for i in keep]
-            self._texts = [self._texts[i] for i in keep]
-            self._extra = [self._extra[i] for i in keep]
-            self._metadata = [self._metadata[i] for i in keep]
-            self._vectors = self._vectors[keep]
-            self._extra_vectors = self._extra_vectors[keep]
-            self._faiss, self._bm25 = index, None
+            keep = [i for i, claim_id in enumerate(self._entries.ids) if claim_id not in drop]
+            entries = self._entries.take(keep)
+            self._faiss, self._entries, self._bm25 = self._built(entries.vectors), entries, None
         return len(drop)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._entries.ids)
 
     def _lexical(self) -> Bm25:
         with self._bm25_lock:
             if self._bm25 is None or not self._bm25.fits(self.weights):
-                self._bm25 = Bm25([f"{t} {e}".strip() for t, e in zip(self._texts, self._extra)], self.weights)
+                entries = self._entries
+                self._bm25 = Bm25([f"{t} {e}".strip() for t, e in zip(entries.texts, entries.extra)], self.weights)
             return self._bm25
 
     # -- searching -----------------------------------------------------------------------
@@ -341,31 +290,44 @@ class ClaimIndex:
         -------
         list (one per query) of list of Match
         """
-        k = check_k(k)
-        min_score = check_min_score(min_score)
+        k, min_score = check_k(k), check_min_score(min_score)  # before any embedding
         if isinstance(queries, np.ndarray):
             vectors = check_unit_vectors(queries, name="query vectors")
             prepared: list[str | None] = [None] * len(vectors)
         else:
-            texts = validate_texts(queries, what="query")
-            if not texts:
-                return []
-            cleaned = [clean_social_text(q) or q for q in texts] if clean else list(texts)
-            vectors = self._embedder().encode(cleaned)
+            cleaned, vectors = self.prepare(queries, clean=clean)
             prepared = list(cleaned)
+        return self.search_prepared(prepared, vectors, k, min_score=min_score, assess=assess)
+
+    def prepare(self, queries: str | Sequence[str], *, clean: bool = True) -> tuple[list[str], np.ndarray]:
+        """The texts a search reads (each query cleaned by :func:`claimcluster.segment.clean_social_text`
+        with ``clean``) and their unit vectors, for :meth:`search_prepared`."""
+        texts = validate_texts(queries, what="query")
+        cleaned = [clean_social_text(q) or q for q in texts] if clean else list(texts)
+        return cleaned, (self._embedder().encode(cleaned) if cleaned else np.zeros((0, 0), dtype=np.float32))
+
+    def search_prepared(self, texts: Sequence[str | None], vectors: np.ndarray, k: int = 5, *,
+                        min_score: float | Literal["auto"] | None = None, assess: bool = False) -> list[list[Match]]:
+        """:meth:`search` for queries already prepared (:meth:`prepare`): the assessment reads the same text
+        and vector as the search did. A None text searches with its vector alone."""
+        k = check_k(k)
+        min_score = check_min_score(min_score)
+        if not len(texts):
+            return []
         with self._lock.read():
-            if not self._ids:
-                return [[] for _ in prepared]
-            if vectors.shape[1] != self._vectors.shape[1]:
-                raise InputError(f"query vectors have dimension {vectors.shape[1]}, the index {self._vectors.shape[1]}")
-            return [self._matches(q, v, k, min_score, assess) for q, v in zip(prepared, vectors)]
+            if not self._entries.ids:
+                return [[] for _ in texts]
+            have = self._entries.vectors.shape[1]
+            if vectors.shape[1] != have:
+                raise InputError(f"query vectors have dimension {vectors.shape[1]}, the index {have}")
+            return [self._matches(q, v, k, min_score, assess) for q, v in zip(texts, vectors)]
 
     def _candidates(self, query: str | None, vector: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the dense and BM25 top lists, and every row's BM25 score (zeros without text)."""
         self._set_search_params()
         _, found = self._faiss.search(vector[None, :], depth)
         candidates = {int(i) for i in found[0] if i >= 0}
-        lexical = np.zeros(len(self._ids))
+        lexical = np.zeros(len(self._entries.ids))
         if query is not None and self.weights.lexical_weight > 0:
             lexical = self._lexical().scores(query)
             candidates |= set(np.argsort(-lexical, kind="stable")[:depth].tolist())
@@ -373,10 +335,11 @@ class ClaimIndex:
 
     def _score(self, query: str | None, vector: np.ndarray, k: int) -> _Scored:
         """Candidates with their fused scores, in fused order, the head re-ranked for text queries."""
-        rows, bm25 = self._candidates(query, vector, min(len(self._ids), max(CANDIDATES, k)))
+        entries = self._entries
+        rows, bm25 = self._candidates(query, vector, min(len(entries), max(CANDIDATES, k)))
         weights = self.weights if query is not None else replace(self.weights, lexical_weight=0.0)
-        has_extra = np.array([bool(self._extra[i]) for i in rows])
-        dense, lexical, fused = fuse(self._vectors[rows] @ vector, self._extra_vectors[rows] @ vector, has_extra,
+        has_extra = np.array([bool(entries.extra[i]) for i in rows])
+        dense, lexical, fused = fuse(entries.vectors[rows] @ vector, entries.extra_vectors[rows] @ vector, has_extra,
                                      bm25[rows], weights)
         order = np.lexsort((rows, -fused))
         scored = _Scored(rows[order], fused[order], dense[order], lexical[order], np.full(len(rows), np.nan))
@@ -387,8 +350,8 @@ class ClaimIndex:
 
     def _apply_reranker(self, reranker: Reranker, query: str, scored: _Scored) -> None:
         head = slice(0, reranker.depth)
-        rows = scored.rows[head]
-        scored.rerank[head] = reranker.scores(query, [self._texts[i] for i in rows], [self._extra[i] for i in rows],
+        rows, entries = scored.rows[head], self._entries
+        scored.rerank[head] = reranker.scores(query, [entries.texts[i] for i in rows], [entries.extra[i] for i in rows],
                                               scored.fused[head], scored.dense[head], scored.lexical[head])
         order = np.concatenate([np.lexsort((rows, -scored.rerank[head])), np.arange(len(rows), len(scored.rows))])
         for name in ("rows", "fused", "dense", "lexical", "rerank"):
@@ -411,13 +374,14 @@ class ClaimIndex:
             keep = keep[(scored.fused[keep] >= min_fused) | (scored.dense[keep] >= min_dense)]
         elif floor is not None:
             keep = keep[scored.fused[keep] >= floor]
-        rows = [int(scored.rows[j]) for j in keep]
+        rows, entries = [int(scored.rows[j]) for j in keep], self._entries
         relations: list[dict[str, Any]] = [{} for _ in rows]
         if assess and query is not None and rows:
+            model_id = self._embedder().model_id
             relations = match_relations([query] * len(rows), np.repeat(vector[None, :], len(rows), axis=0),
-                                    [self._texts[i] for i in rows], self._vectors[rows], self._embedder().model_id)
-        return [Match(self._ids[i], self._texts[i], round(float(scored.fused[j]), 6), rank,
-                      round(float(scored.dense[j]), 6), round(float(scored.lexical[j]), 6), self._metadata[i],
+                                        [entries.texts[i] for i in rows], entries.vectors[rows], model_id)
+        return [Match(entries.ids[i], entries.texts[i], round(float(scored.fused[j]), 6), rank,
+                      round(float(scored.dense[j]), 6), round(float(scored.lexical[j]), 6), entries.metadata[i],
                       None if np.isnan(scored.rerank[j]) else round(float(scored.rerank[j]), 6), **relation)
                 for rank, (j, i, relation) in enumerate(zip(keep, rows, relations), start=1)]
 
@@ -433,17 +397,37 @@ class ClaimIndex:
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
         """Write the index to ``directory`` (FAISS index, vectors .npy, records JSONL, manifest)."""
-        from claimcluster._index_files import save_index
-
-        save_index(self, check_path(directory, what="directory"))
+        directory = check_path(directory, what="directory")
+        with self._lock.read():
+            built = self._faiss is not None
+            save_index(directory, self._entries if built else Entries.empty(self._embedder().dimension),
+                       self._faiss, self._lexical().to_bytes() if built else None, model_id=self._embedder().model_id,
+                       settings={"factory": self.factory, "metric": "inner_product", "fusion": asdict(self.weights),
+                                 "rerank": self.rerank, "nprobe": self.nprobe, "ef_search": self.ef_search})
 
     @classmethod
     def load(cls, directory: str | Path, embedder: Embedder | None = None) -> ClaimIndex:
         """Open an index saved by :meth:`save`; checksums, model, dimension and records are verified.
         Without ``embedder``, the packaged model and backend the index was built with."""
-        from claimcluster._index_files import load_index
-
-        return load_index(cls, check_path(directory, what="directory"), embedder)
+        directory = check_path(directory, what="directory")
+        saved = load_index(directory, embedder)
+        settings = saved.settings
+        try:
+            fusion = settings.get("fusion") or {"lexical_weight": settings["lexical_weight"]}  # format 1 kept only w
+            index = cls(saved.embedder, factory=str(settings["factory"]), fusion=FusionWeights(**fusion),
+                        rerank=bool(settings.get("rerank", True)), nprobe=int(settings["nprobe"]),
+                        ef_search=int(settings["ef_search"]))
+        except (KeyError, TypeError, ValueError, OverflowError, ClaimClusterError) as exc:
+            raise StorageError(f"{directory}: the manifest's settings are damaged ({type(exc).__name__}: {exc})") \
+                from None
+        if len(saved.entries):  # an empty index comes back as a new one, which builds its FAISS type on the first add
+            index._entries, index._faiss = saved.entries, saved.faiss_index
+            if saved.bm25 is not None:
+                try:
+                    index._bm25 = Bm25.from_bytes(saved.bm25, len(saved.entries), index.weights)
+                except (ValueError, KeyError, OSError, EOFError) as exc:
+                    raise StorageError(f"{directory}: the saved BM25 index is damaged ({exc})") from None
+        return index
 
     def __repr__(self) -> str:
         return f"ClaimIndex({len(self)} claims, factory={self.factory!r}, fusion={self.weights}, rerank={self.rerank})"

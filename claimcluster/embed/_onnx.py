@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster._files import file_sha256
+from claimcluster._locks import directory_write_lock
 from claimcluster.errors import ModelError, ModelIntegrityError
 
 __all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id",
@@ -95,7 +97,6 @@ class OnnxEncoder:
     def __init__(self, directory: Path, threads: int | None = None):
         from tokenizers import Tokenizer
 
-        from claimcluster._files import file_sha256
 
         self.directory = directory
         try:
@@ -189,7 +190,6 @@ def cpu_threads(threads: int | None) -> int:
 
 def export(model, source_id: str, recipe: str, directory: Path) -> None:
     """Export a loaded SentenceTransformer to ``directory`` with ``recipe``; ModelError if it cannot."""
-    from claimcluster._locks import directory_write_lock
 
     if recipe not in RECIPES:
         raise ModelError(f"unknown ONNX recipe {recipe!r}; one of {', '.join(RECIPES)}")
@@ -286,7 +286,6 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         leftover.unlink(missing_ok=True)
     tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
 
-    from claimcluster._files import file_sha256
 
     card: dict[str, Any] = {
         "recipe": recipe, "recipe_version": RECIPE_VERSION, "source_model_id": source_id,

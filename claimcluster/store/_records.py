@@ -28,15 +28,24 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from claimcluster._files import atomic_write_bytes, fsync_path
-from claimcluster._persist import read_checked
+from claimcluster._persist import read_checked, utc_now, versions
 from claimcluster.errors import StorageError
+from claimcluster.store._rows import (
+    Change,
+    ClaimRow,
+    CoreRow,
+    DocumentRow,
+    MemberRow,
+    MergeRow,
+    SentenceRow,
+    insert_sql,
+)
 
 KIND = "claim-store"
 FORMAT_VERSION = 3  # 3: SQLite records and vector segments (2: JSONL tables and one vector file per generation)
@@ -76,25 +85,9 @@ CREATE TABLE merges (id INTEGER PRIMARY KEY, claims TEXT NOT NULL, sentence INTE
 """
 
 
-@dataclass
-class Change:
-    """What one update adds: written as one segment file and one transaction."""
-
-    vectors: np.ndarray
-    documents: list[tuple] = field(default_factory=list)
-    """(doc_id, outlet, published, title, url, batch)"""
-    sentences: list[tuple] = field(default_factory=list)
-    """(row, doc_id, position, text, norm or None, start, end, batch, language)"""
-    claims: list[tuple] = field(default_factory=list)
-    """(id, representative, radius, batch, cohesion, size, n_documents, n_outlets)"""
-    stats: list[tuple] = field(default_factory=list)
-    """(cohesion, size, n_documents, n_outlets, id) of known claims that gained members"""
-    members: list[tuple] = field(default_factory=list)
-    """(row, claim, similarity, stance, stance_score)"""
-    core_rows: list[tuple] = field(default_factory=list)
-    """(claim, row, core or None)"""
-    merges: list[tuple] = field(default_factory=list)
-    """(JSON list of claim ids, sentence row)"""
+def _stamp() -> dict[str, Any]:
+    """What each write records of itself, as the index manifest does: when (UTC) and with which versions."""
+    return {"written_at": utc_now(), "versions": {**versions(), "sqlite": sqlite3.sqlite_version}}
 
 
 def _storage_error(directory: Path, exc: BaseException) -> StorageError:
@@ -135,7 +128,7 @@ class Records:
                 conn.executescript(SCHEMA)
                 with _transaction(conn):
                     conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                     [(k, json.dumps(v)) for k, v in {**meta, "generation": 1}.items()])
+                                     [(k, json.dumps(v)) for k, v in {**meta, "generation": 1, **_stamp()}.items()])
                     if segment is not None:
                         _insert_segment(conn, 1, 0, segment)
                     _insert(conn, change)
@@ -302,6 +295,8 @@ class Records:
         if self.generation() != generation:
             raise StorageError(f"{self.directory} was written by another process meanwhile")
         self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation + 1),))
+        self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                              [(k, json.dumps(v)) for k, v in _stamp().items()])
 
     def _committed(self, generation: int) -> bool:
         try:
@@ -382,14 +377,14 @@ def _transaction(conn: sqlite3.Connection, immediate: bool = False) -> Iterator[
 
 
 def _insert(conn: sqlite3.Connection, change: Change) -> None:
-    conn.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)", change.documents)
-    conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", change.sentences)
-    conn.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)", change.claims)
+    conn.executemany(insert_sql("documents", DocumentRow._fields), change.documents)
+    conn.executemany(insert_sql("sentences", SentenceRow._fields), change.sentences)
+    conn.executemany(insert_sql("claims", ClaimRow._fields), change.claims)
     conn.executemany("UPDATE claims SET cohesion = ?, size = ?, n_documents = ?, n_outlets = ? WHERE id = ?",
                      change.stats)
-    conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)", change.members)
-    conn.executemany("INSERT INTO core_rows VALUES (?, ?, ?)", change.core_rows)
-    conn.executemany("INSERT INTO merges (claims, sentence) VALUES (?, ?)", change.merges)
+    conn.executemany(insert_sql("members", MemberRow._fields), change.members)
+    conn.executemany(insert_sql("core_rows", CoreRow._fields), change.core_rows)
+    conn.executemany(insert_sql("merges", MergeRow._fields), change.merges)
 
 
 def _write_segment(directory: Path, segment_id: int, vectors: np.ndarray) -> dict[str, Any]:

@@ -27,7 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from claimcluster._files import file_sha256
+from claimcluster._locks import directory_write_lock
+from claimcluster.embed._onnx import cache_root, cpu_threads, single_thread_session
 from claimcluster.errors import ModelError, ModelIntegrityError
+from claimcluster.judge._weights import pooled_logits, score_pairs
 
 RECIPE_VERSION = 1
 CARD = "judge-onnx.json"
@@ -46,7 +50,6 @@ PROBES = (
 
 
 def export_dir(card: dict[str, Any]) -> Path:
-    from claimcluster._onnx import cache_root
 
     return cache_root() / "judge" / f"{card['name']}@{card['judge_sha256'][:16]}.onnx-v{RECIPE_VERSION}"
 
@@ -57,8 +60,6 @@ class OnnxJudge:
     def __init__(self, directory: Path, judge_sha256: str, threads: int | None = None):
         from tokenizers import Tokenizer
 
-        from claimcluster._files import file_sha256
-        from claimcluster._onnx import cpu_threads, single_thread_session
 
         try:
             self.card: dict[str, Any] = json.loads((directory / CARD).read_text(encoding="utf-8"))
@@ -97,7 +98,6 @@ class OnnxJudge:
 
 def load_or_export(loaded, card: dict[str, Any]) -> OnnxJudge:
     """The cached export of this judge, made now (from ``loaded``: tokenizer, encoder, head) if missing or damaged."""
-    from claimcluster._locks import directory_write_lock
 
     directory = export_dir(card)
     try:
@@ -130,8 +130,6 @@ def _export_into(loaded, card: dict[str, Any], work: Path) -> None:
     import torch
     from onnxruntime.transformers import optimizer
 
-    from claimcluster._files import file_sha256
-    from claimcluster.judge import pooled_logits, score_pairs
 
     tokenizer, encoder, head, _ = loaded
 

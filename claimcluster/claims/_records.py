@@ -9,19 +9,14 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from claimcluster.cluster import NOISE, mean_pairwise_similarity, medoid
+from claimcluster._files import atomic_write_bytes, atomic_write_text
+from claimcluster.cluster import NOISE
 from claimcluster.documents import Rejection, Sentence
 
-if TYPE_CHECKING:
-    from claimcluster.assertion import StanceScorer
-
-__all__ = ["Member", "Claim", "ClaimSet", "Judged"]
+__all__ = ["Member", "Claim", "ClaimSet", "member_of", "spread_order"]
 
 STANCE_ORDER = ("repeats", "denies", "reports")
 
@@ -197,7 +192,6 @@ class ClaimSet:
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 2) -> str:
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
         if path is not None:
-            from claimcluster._files import atomic_write_text
 
             atomic_write_text(path, text + "\n")
         return text
@@ -216,7 +210,6 @@ class ClaimSet:
         return pd.DataFrame(rows, columns=columns)
 
     def to_parquet(self, path: str | os.PathLike) -> None:
-        from claimcluster._files import atomic_write_bytes
 
         buffer = io.BytesIO()
         self.to_dataframe().to_parquet(buffer, index=False)
@@ -226,92 +219,6 @@ class ClaimSet:
 def spread_order(claim: Claim) -> tuple:
     """Sort key of claims: most outlets first, then most documents, size, id."""
     return (-len(claim.outlets), -len(claim.doc_ids), -claim.size, claim.id)
-
-
-@dataclass(frozen=True)
-class Judged:
-    """The judge's reading of each sentence toward its claim's representative (arrays over all sentences):
-    P(same), P(contradict), and whether the sentence is kept as a denial."""
-
-    same: np.ndarray
-    contradict: np.ndarray
-    denies: np.ndarray
-
-
-def assemble_claim(claim_id: int, sentences: Sequence[Sentence], vectors: np.ndarray, representative: int,
-                   probabilities: Sequence[float], scorer: StanceScorer | None,
-                   judged: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Claim:
-    """One claim from its member sentences, their unit vectors and the position of its
-    representative among them: members in document order with their similarity and stance
-    toward the representative (which repeats itself), and the claim's cohesion. The one way a
-    claim is put together, for the pipeline and the store alike.
-
-    ``judged`` gives the judge's (same, contradict, denies) per member: a denial is "denies" with
-    its P(contradict); the others "repeats", or "reports" where the stance model reads them as
-    only reporting the claim (or, without a stance model, where they hedge and the representative
-    does not), with their P(same). Without it the stance model decides alone."""
-    order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
-    block = vectors.astype(np.float64)
-    similarity = block @ block[representative]
-    stances: list[tuple[str | None, float | None]] = [(None, None)] * len(sentences)
-    if scorer is not None:
-        from claimcluster.assertion import relate
-
-        relations = relate([s.norm for s in sentences], vectors, sentences[representative].norm,
-                           vectors[representative], scorer, rules=False)
-        stances = [(r.stance, r.stance_score) for r in relations]
-    if judged is not None:
-        stances = _judged_stances(sentences, representative, stances, *judged)
-    stances[representative] = ("repeats", 1.0)
-    members = {i: member_of(sentences[i], float(similarity[i]), probabilities[i], *stances[i]) for i in order}
-    cohesion = float(mean_pairwise_similarity(block.sum(axis=0), len(sentences)))
-    return Claim(claim_id, members[representative], tuple(members[i] for i in order), cohesion)
-
-
-Stance = tuple[str | None, float | None]
-
-
-def _judged_stances(sentences: Sequence[Sentence], representative: int, modelled: list[Stance],
-                    same: np.ndarray, contradict: np.ndarray, denies: np.ndarray) -> list[Stance]:
-    from claimcluster.assertion import judged_stance
-
-    rep = sentences[representative].norm
-    return [judged_stance(s.norm, rep, float(same[i]), float(contradict[i]), bool(denies[i]), modelled[i][0])
-            for i, s in enumerate(sentences)]
-
-
-def build_claims(
-    sentences: list[Sentence],
-    vectors: np.ndarray,
-    labels: np.ndarray,
-    probabilities: np.ndarray,
-    stance_scorer: StanceScorer | None = None,
-    *,
-    representatives: Sequence[int] | None = None,
-    judged: Judged | None = None,
-    not_checkable: Sequence[str | None] | None = None,
-) -> tuple[list[Claim], list[Member]]:
-    """Claims from clustered sentences, and the sentences in no claim, both in document order.
-
-    Each claim's representative is ``representatives[label]`` (a row of ``sentences``) or, when
-    None, the medoid of its members. ``not_checkable`` gives the gate's reason for sentences
-    that state no checkable assertion (kept with the unclustered ones)."""
-    order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].position))
-    reasons = not_checkable if not_checkable is not None else [None] * len(sentences)
-    unclustered = [member_of(sentences[i], None, probabilities[i], not_checkable=reasons[i])
-                   for i in order if labels[i] == NOISE]
-    claims = []
-    for label in range(int(labels.max()) + 1 if len(labels) else 0):
-        rows = np.array([i for i in order if labels[i] == label])  # document order: ties go to the first
-        if not len(rows):
-            continue
-        rep = medoid(vectors[rows]) if representatives is None else int(
-            np.flatnonzero(rows == representatives[label])[0])
-        parts = None if judged is None else (judged.same[rows], judged.contradict[rows], judged.denies[rows])
-        claims.append(assemble_claim(label, [sentences[i] for i in rows], vectors[rows], rep,
-                                     probabilities[rows], stance_scorer, parts))
-    claims.sort(key=spread_order)
-    return claims, unclustered
 
 
 def member_of(sentence: Sentence, similarity: float | None, probability: float, stance: str | None = None,

@@ -1,7 +1,7 @@
 """The write path of a :class:`~claimcluster.store.ClaimStore`: one batch of documents against the store's
-state in memory, turned into the records and vectors the update adds (:class:`~claimcluster._records.Change`).
+state in memory, turned into the records and vectors the update adds (:class:`~claimcluster.store._rows.Change`).
 
-Every record is computed here once: a new sentence's claim by the join rule (:mod:`claimcluster._join`),
+Every record is computed here once: a new sentence's claim by the join rule (:mod:`claimcluster.store._join`),
 new claims from the unclustered pool, and each new member's similarity and stance toward its claim's
 representative, which reading the store then only looks up.
 """
@@ -10,24 +10,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from claimcluster._join import core_distances, join_known
-from claimcluster._records import Change
-from claimcluster.assertion import StanceScorer, judged_stance, relate, shipped_stance_scorer, split_assertions
-from claimcluster.cluster import NOISE, cluster_vectors, mean_pairwise_similarity, medoid
-from claimcluster.documents import Document
+from claimcluster.assertion import StanceScorer, relate, shipped_stance_scorer
+from claimcluster.claims import claim_cohesion, member_stances, split_assertions
+from claimcluster.claims.formation import JOIN_CANDIDATES, form_claims
+from claimcluster.claims.settings import ClaimSettings
+from claimcluster.cluster import NOISE, cluster_vectors, medoid
+from claimcluster.documents import Document, Rejection
 from claimcluster.errors import InputError, ModelMismatchError
-from claimcluster.formation import JOIN_CANDIDATES
 from claimcluster.gate import gate_reasons
+from claimcluster.judge import shipped_judge
 from claimcluster.segment import detect_language, segment_documents
+from claimcluster.store._join import core_distances, join_known
+from claimcluster.store._rows import (
+    Change,
+    ClaimRow,
+    CoreRow,
+    DocumentRow,
+    MemberRow,
+    MergeRow,
+    SentenceRow,
+    StatsRow,
+)
 
 if TYPE_CHECKING:
     from claimcluster.embed import Embedder
-    from claimcluster.store import UpdateReport
+
+
+@dataclass
+class UpdateReport:
+    """What one update did."""
+
+    documents: int = 0
+    sentences: int = 0
+    joined: dict[int, int] = field(default_factory=dict)
+    new_claims: list[int] = field(default_factory=list)
+    merge_suggestions: list[dict] = field(default_factory=list)
+    unclustered: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    compacted: bool = False
+    """Whether the update merged the store's vector segments (past :data:`claimcluster.store.COMPACT_AFTER`)."""
 
 
 @dataclass
@@ -51,10 +77,11 @@ class Update:
     """One batch of documents against the store's state in memory: ``run`` changes the state
     (``work``) and returns the records it adds."""
 
-    def __init__(self, work: Work, settings: dict[str, Any], embedder: Embedder,
+    def __init__(self, work: Work, settings: ClaimSettings, embedder: Embedder,
                  known_doc_ids: Callable[[Sequence[str]], set[str]], batch: int,
                  sources: Callable[[Sequence[int]], dict[int, tuple[str, str | None]]] = lambda rows: {}):
         self.work, self.settings, self.embedder, self.known_doc_ids = work, settings, embedder, known_doc_ids
+        self.min_cluster_size, self.min_samples, self.min_cohesion = settings.numbers()
         self.batch, self.sources = batch, sources
         self._scorer: StanceScorer | None = None
         self._scorer_loaded = False
@@ -65,10 +92,9 @@ class Update:
 
     @property
     def judge(self):
-        """The shipped judge, unless the store was made without one (``settings["judge"]`` None or absent:
+        """The shipped judge, unless the store was made without one (``settings.judge`` None:
         a store made before the judge keeps its rule)."""
-        if self._judge is None and self.settings.get("judge") is not None:
-            from claimcluster.judge import shipped_judge
+        if self._judge is None and self.settings.judge is not None:
 
             self._judge = shipped_judge()
         return self._judge
@@ -85,12 +111,7 @@ class Update:
 
     def run(self, documents: list[Document], report: UpdateReport) -> Change:
         work = self.work
-        seen: set[str] = set()
-        for document in documents:
-            if document.doc_id in seen:
-                raise InputError(f"document {document.doc_id!r} is given twice; give every document its own doc_id")
-            seen.add(document.doc_id)
-        known = self.known_doc_ids(sorted(seen))
+        known = self.known_doc_ids(sorted({d.doc_id for d in documents}))  # unique within the batch: checked
         if known:
             raise InputError(f"document {sorted(known)[0]!r} is already in the store; give updates new doc_ids")
         segmentation = segment_documents(documents)
@@ -102,16 +123,17 @@ class Update:
         first_new = len(work.norms)
         batch = self.batch
         change = Change(vectors=vectors)
-        change.documents = [(d.doc_id, d.outlet, d.published, d.title, d.url, batch) for d in documents]
-        change.sentences = [(first_new + i, s.doc_id, s.position, s.text, s.norm if s.norm != s.text else None,
-                             s.start, s.end, batch, s.language) for i, s in enumerate(sentences)]
+        change.documents = [DocumentRow(d.doc_id, d.outlet, d.published, d.title, d.url, batch) for d in documents]
+        change.sentences = [SentenceRow(first_new + i, s.doc_id, s.position, s.text,
+                                        s.norm if s.norm != s.text else None, s.start, s.end, batch, s.language)
+                            for i, s in enumerate(sentences)]
         assigned, ranked = self._join_known(vectors, texts, first_new)
         for i, claims in enumerate(ranked):
             if claims:
                 report.joined[claims[0]] = report.joined.get(claims[0], 0) + 1
             if len(claims) > 1:
                 report.merge_suggestions.append({"claims": claims, "sentence": first_new + i})
-        change.merges = [(json.dumps(m["claims"]), m["sentence"]) for m in report.merge_suggestions]
+        change.merges = [MergeRow(json.dumps(m["claims"]), m["sentence"]) for m in report.merge_suggestions]
         work.vectors = np.vstack([work.vectors, vectors]) if len(work.vectors) else vectors
         work.index.add(vectors)
         work.claim_of = np.concatenate([work.claim_of, np.array([-1 if a is None else a for a in assigned],
@@ -125,10 +147,11 @@ class Update:
         grown = {int(work.claim_of[r]) for r in new_members} - set(new_claims)
         stats = self._stats(grown | set(new_claims),
                             {first_new + i: (s.doc_id, s.outlet) for i, s in enumerate(sentences)})
-        change.stats = [(*stats[cid], cid) for cid in sorted(grown)]
-        change.claims = [(cid, work.claims[cid]["representative"], work.claims[cid]["radius"], batch, *stats[cid])
+        change.stats = [StatsRow(*stats[cid], cid) for cid in sorted(grown)]
+        change.claims = [ClaimRow(cid, work.claims[cid]["representative"], work.claims[cid]["radius"], batch,
+                                  *stats[cid])
                          for cid in new_claims]
-        change.core_rows = [(cid, r, _finite(work.core_of[r])) for cid in new_claims
+        change.core_rows = [CoreRow(cid, r, _finite(work.core_of[r])) for cid in new_claims
                             for r in work.claims[cid]["core_rows"]]
         report.new_claims = new_claims
         report.unclustered = int(np.sum(work.claim_of[first_new:] < 0))
@@ -143,13 +166,13 @@ class Update:
         claim_of = [None if c < 0 else int(c) for c in work.claim_of]
         assigned, _, ranked = join_known(
             vectors, work.index, work.vectors, claim_of, work.core_of, work.claims,
-            min_samples=int(self.settings["min_samples"]), min_cohesion=float(self.settings["min_cohesion"]))
+            min_samples=self.min_samples, min_cohesion=self.min_cohesion)
         if self.judge is None:
-            if self.settings.get("granularity") == "assertion":
+            if self.settings.granularity == "assertion":
                 ranked = [[c for c in claims if self._same_assertion(texts[i], vectors[i], c)]
                           for i, claims in enumerate(ranked)]
             return [r[0] if r else None for r in ranked], ranked
-        claim_level = self.settings.get("granularity") != "assertion"
+        claim_level = self.settings.granularity != "assertion"
         accepted: list[list[int]] = [[] for _ in ranked]
         pairs = [(i, c) for i, claims in enumerate(ranked) for c in claims[:JOIN_CANDIDATES]]
         if pairs:
@@ -180,16 +203,16 @@ class Update:
         pool = np.flatnonzero(work.claim_of < 0)
         if len(pool) < 2:
             return []
-        result = cluster_vectors(work.vectors[pool], min_cluster_size=int(self.settings["min_cluster_size"]),
-                                 min_samples=int(self.settings["min_samples"]),
-                                 min_cohesion=float(self.settings["min_cohesion"]))
+        result = cluster_vectors(work.vectors[pool], min_cluster_size=self.min_cluster_size,
+                                 min_samples=self.min_samples,
+                                 min_cohesion=self.min_cohesion)
         labels, radii = result.labels, result.radii
         reps: list[int] | None = None
         if self.judge is not None:
             labels, reps, radii = self._judged_formation(pool, labels, radii)
-        elif self.settings.get("granularity") == "assertion" and self.stance is not None:
+        elif self.settings.granularity == "assertion" and self.stance is not None:
             split = split_assertions([work.norms[r] for r in pool], work.vectors[pool], labels, self.stance,
-                                     min_size=int(self.settings["min_cluster_size"]))
+                                     min_size=self.min_cluster_size)
             # A split-off part is born inside its parent claim: it keeps the parent's radius.
             parent_of = {int(new): int(old) for new, old in zip(split, labels) if new != NOISE}
             radii = np.array([radii[parent_of[k]] for k in range(len(parent_of))])
@@ -208,25 +231,24 @@ class Update:
         # Core distances of new claims' members count only the store; refresh them for the join rule.
         rows = [r for cid in new_claims for r in work.claims[cid]["core_rows"]]
         if rows:
-            work.core_of[rows] = core_distances(work.index, work.vectors[rows], int(self.settings["min_samples"]) + 1)
+            work.core_of[rows] = core_distances(work.index, work.vectors[rows], self.min_samples + 1)
         return new_claims
 
     def _judged_formation(self, pool: np.ndarray, labels: np.ndarray, radii: np.ndarray):
         """(labels, representative positions, radii) of the pool's proposed claims read by the judge
-        (:func:`claimcluster.formation.form_claims`); a claim keeps the radius of the proposal it came from,
+        (:func:`claimcluster.claims.formation.form_claims`); a claim keeps the radius of the proposal it came from,
         and at assertion granularity its denials are left unclustered."""
-        from claimcluster.formation import form_claims
 
         work = self.work
         texts = [work.norms[r] for r in pool]
         checkable = np.array([reason is None for reason in gate_reasons(texts)], dtype=bool)
-        claim_level = self.settings.get("granularity") != "assertion"
+        claim_level = self.settings.granularity != "assertion"
         formation = form_claims(texts, work.vectors[pool], labels, self.judge, checkable=checkable,
-                                min_size=int(self.settings["min_cluster_size"]), rank=pool,
+                                min_size=self.min_cluster_size, rank=pool,
                                 member_threshold=float(self.judge.card["member_threshold"]) if claim_level else None)
         self.pairs_judged += formation.pairs_judged
         out = formation.labels.copy()
-        if self.settings.get("granularity") == "assertion":
+        if self.settings.granularity == "assertion":
             out[formation.denies] = NOISE
         # A representative founds a claim only inside a proposed group: the claim keeps that group's radius.
         new_radii = np.array([radii[labels[rep]] for rep in formation.representatives])
@@ -235,7 +257,7 @@ class Update:
                                          bool(formation.denies[j]))
         return out, list(formation.representatives), new_radii
 
-    def _members(self, rows: Sequence[int]) -> list[tuple]:
+    def _members(self, rows: Sequence[int]) -> list[MemberRow]:
         """(row, claim, similarity, stance, stance_score) of new members, toward their claim's representative."""
         work = self.work
         if not rows:
@@ -244,21 +266,14 @@ class Update:
         claims = [int(work.claim_of[r]) for r in rows]
         reps = [work.claims[c]["representative"] for c in claims]
         similarity = np.einsum("ij,ij->i", work.vectors[rows].astype(np.float64), work.vectors[reps].astype(np.float64))
-        stances: list[tuple[str | None, float | None]] = [(None, None)] * len(rows)
-        if self.stance is not None:
-            relations = relate([work.norms[r] for r in rows], work.vectors[rows], [work.norms[r] for r in reps],
-                               work.vectors[reps], self.stance, rules=False)
-            stances = [(r.stance, r.stance_score) for r in relations]
-        out = []
-        for row, claim, rep, sim, (stance, score) in zip(rows, claims, reps, similarity, stances):
-            if row in self.judged:
-                stance, score = judged_stance(work.norms[row], work.norms[rep], *self.judged[row], stance)
-            if row == rep:
-                stance, score = ("repeats", 1.0) if self.stance is not None or self.judge is not None else (None, None)
-            out.append((row, claim, float(sim), stance, None if score is None else float(score)))
-        return out
+        stances = member_stances([work.norms[r] for r in rows], work.vectors[rows], [work.norms[r] for r in reps],
+                                 work.vectors[reps], self.stance, [self.judged.get(r) for r in rows],
+                                 [r == rep for r, rep in zip(rows, reps)])
+        return [MemberRow(row, claim, float(sim), stance, score)
+                for row, claim, sim, (stance, score) in zip(rows, claims, similarity, stances)]
 
-    def _stats(self, claims: set[int], new: dict[int, tuple[str, str | None]]) -> dict[int, tuple]:
+    def _stats(self, claims: set[int],
+               new: dict[int, tuple[str, str | None]]) -> dict[int, tuple[float, int, int, int]]:
         """(cohesion, size, n_documents, n_outlets) of each claim, over all its members: the mean
         pairwise similarity, and the counts its place in the spread order needs (a document of
         unknown outlet counts as an outlet of its own). ``new`` gives (doc_id, outlet) of rows not
@@ -270,9 +285,8 @@ class Update:
         stored = self.sources(sorted({r for rows in spans.values() for r in rows.tolist() if r not in new}))
         out = {}
         for cid, rows in spans.items():
-            block = work.vectors[rows]
             where = [new[r] if r in new else stored[r] for r in rows.tolist()]
-            out[cid] = (float(mean_pairwise_similarity(block.sum(axis=0, dtype=np.float64), len(block))), len(rows),
+            out[cid] = (claim_cohesion(work.vectors[rows]), len(rows),
                         len({doc for doc, _ in where}), len({outlet if outlet is not None else doc
                                                               for doc, outlet in where}))
         return out
@@ -285,7 +299,7 @@ def empty_work(dimension: int) -> Work:
                  np.zeros(0, dtype=np.int64), np.zeros(0), {}, [])
 
 
-def migrated(state: dict[str, Any], embedder: Embedder) -> Change:
+def migrated(state: dict[str, Any], embedder: Embedder, settings: ClaimSettings) -> Change:
     """The records of a format-2 store's state, each member's similarity and stance computed once."""
     import faiss
 
@@ -296,21 +310,23 @@ def migrated(state: dict[str, Any], embedder: Embedder) -> Change:
                  {c["id"]: {"representative": c["representative"], "core_rows": c["core_rows"], "radius": c["radius"]}
                   for c in state["claims"]}, [s["norm"] for s in sentences])
     outlet_of = {d["doc_id"]: d.get("outlet") for d in state["documents"]}
-    update = Update(work, {}, embedder, lambda ids: set(), batch=0)
+    update = Update(work, settings, embedder, lambda ids: set(), batch=0)
     change = Change(vectors=vectors)
-    change.documents = [(d["doc_id"], d.get("outlet"), d.get("published"), d.get("title"), d.get("url"), d["batch"])
+    change.documents = [DocumentRow(d["doc_id"], d.get("outlet"), d.get("published"), d.get("title"), d.get("url"),
+                                    d["batch"])
                         for d in state["documents"]]
     languages = _languages(sentences)
-    change.sentences = [(row, s["doc_id"], s["position"], s["text"], s["norm"] if s["norm"] != s["text"] else None,
-                         s["start"], s["end"], s["batch"], languages[row]) for row, s in enumerate(sentences)]
+    change.sentences = [SentenceRow(row, s["doc_id"], s["position"], s["text"],
+                                    s["norm"] if s["norm"] != s["text"] else None, s["start"], s["end"], s["batch"],
+                                    languages[row]) for row, s in enumerate(sentences)]
     stats = update._stats(set(work.claims), {row: (s["doc_id"], outlet_of[s["doc_id"]])
                                              for row, s in enumerate(sentences)})
-    change.claims = [(c["id"], c["representative"], float(c["radius"]), c["batch"], *stats[c["id"]])
+    change.claims = [ClaimRow(c["id"], c["representative"], float(c["radius"]), c["batch"], *stats[c["id"]])
                      for c in state["claims"]]
     change.members = update._members([int(r) for r in np.flatnonzero(work.claim_of >= 0)])
-    change.core_rows = [(c["id"], r, sentences[r]["core"]) for c in state["claims"]
+    change.core_rows = [CoreRow(c["id"], r, sentences[r]["core"]) for c in state["claims"]
                         for r in sorted(set(c["core_rows"]))]
-    change.merges = [(json.dumps(m["claims"]), m["sentence"]) for m in state["merges"]]
+    change.merges = [MergeRow(json.dumps(m["claims"]), m["sentence"]) for m in state["merges"]]
     return change
 
 

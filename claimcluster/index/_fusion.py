@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from claimcluster.errors import InputError
+
 __all__ = ["FusionWeights", "DEFAULT_FUSION"]
 
 
@@ -41,7 +43,6 @@ class FusionWeights:
     extra_dense_weight: float = 0.25
 
     def __post_init__(self) -> None:
-        from claimcluster.errors import InputError
 
         for name in ("lexical_weight", "extra_dense_weight"):
             value = getattr(self, name)
