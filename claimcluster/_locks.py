@@ -55,7 +55,7 @@ def directory_write_lock(directory: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``directory/lock``; StoreLockedError after ``timeout`` seconds."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # never outside it
     except OSError as exc:
         raise StorageError(f"cannot use {directory} as a claimcluster directory: {exc.strerror or exc}") from None
     deadline = time.monotonic() + timeout

@@ -1,9 +1,12 @@
 """Self-describing directories: a manifest, a FAISS index, vectors as .npy, records as JSONL.
 
-No pickle anywhere. Each write puts its files under new names (a generation number), fsyncs
-them, then switches ``manifest.json`` atomically and removes the previous generation and any
-temporary file a killed write left, so a process killed mid-write leaves the previous state
-intact. Callers hold the directory's write lock while writing.
+No pickle anywhere. Each write names its files in the directory's journal, puts them under new names
+(a generation number), fsyncs them, then switches ``manifest.json`` atomically, so a process killed
+mid-write leaves the previous state intact. The previous generation's files stay until the next write
+(a reader that read the previous manifest still finds them); files of earlier generations and whatever
+a killed write left are removed by name from the journal, never because a name looks like one of ours.
+A directory that holds anything else (another kind of directory, a store, the user's files) is refused.
+Callers hold the directory's write lock while writing.
 
 Nothing saved can lie: the manifest carries the SHA-256 of its own canonical JSON
 (``manifest_sha256``) and is checked against a schema; every file it names must be a plain
@@ -13,6 +16,7 @@ is refused. Every failure is a :class:`~claimcluster.errors.StorageError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -24,7 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster._files import atomic_write_bytes, atomic_write_text
+from claimcluster._files import (
+    JOURNAL,
+    atomic_write_bytes,
+    atomic_write_text,
+    journal_add,
+    journal_clean,
+    journal_names,
+)
+from claimcluster._locks import LOCK_FILE
 from claimcluster._version import __version__
 from claimcluster.errors import StorageError
 
@@ -32,8 +44,8 @@ __all__ = ["write_bundle", "read_bundle", "Bundle"]
 
 MANIFEST = "manifest.json"
 _GENERATION_FILE = re.compile(r"^[A-Za-z_0-9]+\.\d+\.(npy|npz|jsonl|faiss)$")
-# atomic_write_bytes' temporaries: ".<target name>.<random>.tmp"
-_TEMPORARY = re.compile(r"^\.(manifest\.json|[A-Za-z_]+\.\d+\.(npy|jsonl|faiss))\..+\.tmp$")
+READ_ATTEMPTS = 3
+"""Reads of a directory tried when a writer switched it to a newer generation meanwhile."""
 # Format version of each kind from which the manifest must carry its checksum (earlier ones were written
 # before it existed and load with the schema check only).
 SIGNED_SINCE = {"claim-index": 3, "claim-store": 2}
@@ -67,13 +79,24 @@ def signed(manifest: dict) -> dict:
             "manifest_sha256": _sha256(_canonical(manifest))}
 
 
-def remove_temporaries(directory: Path) -> None:
-    """Remove the temporary files that killed writes left in ``directory``.
-
-    Only call it while holding the directory's write lock (no write of ours is in progress)."""
-    for path in directory.iterdir() if directory.is_dir() else ():
-        if _TEMPORARY.match(path.name):
-            path.unlink(missing_ok=True)
+def check_writable(directory: Path, kind: str) -> None:
+    """Refuse to write a ``kind`` into ``directory`` unless it is new, empty, or already one (files this
+    library made there aside): nothing else in it may be overwritten or removed."""
+    if directory.exists() and not directory.is_dir():
+        raise StorageError(f"{directory} is a file, not a directory")
+    if not directory.is_dir():
+        return
+    if (directory / MANIFEST).exists():
+        held = _read_manifest(directory).get("kind")
+        if held != kind:
+            raise StorageError(f"{directory} holds a {held!r}, not a {kind!r}: write it to another directory")
+        return
+    ours = {LOCK_FILE, JOURNAL} | journal_names(directory)
+    others = sorted(p.name for p in directory.iterdir() if p.name not in ours)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise StorageError(f"{directory} holds files that are not a {kind}'s ({shown}): write it to a new or "
+                           "empty directory")
 
 
 def versions() -> dict[str, str]:
@@ -120,15 +143,20 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
                   blobs: dict[str, bytes]) -> None:
     import faiss
 
+    check_writable(directory, kind)
     directory.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(directory)
     old = _read_manifest(directory) if (directory / MANIFEST).exists() else None
+    previous = sorted({e["path"] for e in old["files"].values()}) if old else []
+    journal_clean(directory, in_use={MANIFEST, *previous})  # what a killed write left, and older generations
     generation = (old or {}).get("generation", 0) + 1
+    while any((directory / f"{name}.{generation}.{ext}").exists() for name, ext in _extensions(arrays, tables, blobs)):
+        generation += 1  # a name of that generation is someone else's file: never write over it
     payload: dict[str, tuple[str, bytes]] = {"index": ("faiss", faiss.serialize_index(faiss_index).tobytes())}
     payload.update({name: ("npy", _npy(array)) for name, array in arrays.items()})
     payload.update({name: ("jsonl", _jsonl(rows)) for name, rows in tables.items()})
     payload.update({name: ("npz", data) for name, data in blobs.items()})
     files: dict[str, dict[str, Any]] = {}
+    journal_add(directory, [MANIFEST, *(f"{name}.{generation}.{ext}" for name, (ext, _) in payload.items())])
     try:
         for name, (ext, data) in payload.items():
             file_name = f"{name}.{generation}.{ext}"
@@ -151,15 +179,16 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
             for entry in files.values():
                 (directory / entry["path"]).unlink(missing_ok=True)
         raise
-    # The new generation is in place. Remove earlier ones, including files of a write that was
-    # killed before its switch; a failure here loses nothing, the next write tries again.
-    current = {f["path"] for f in files.values()}
-    try:
-        for path in directory.iterdir():
-            if _GENERATION_FILE.match(path.name) and path.name not in current:
-                path.unlink(missing_ok=True)
-    except OSError:
-        pass
+    # The new generation is in place; the previous one stays for readers until the next write removes it.
+    current = {MANIFEST, *(f["path"] for f in files.values())}
+    with contextlib.suppress(OSError):
+        journal_add(directory, previous)
+        journal_clean(directory, in_use=current, waiting=previous)
+
+
+def _extensions(arrays: dict, tables: dict, blobs: dict) -> list[tuple[str, str]]:
+    return [("index", "faiss"), *((n, "npy") for n in arrays), *((n, "jsonl") for n in tables),
+            *((n, "npz") for n in blobs)]
 
 
 def at_generation(directory: Path, generation: int) -> bool:
@@ -239,7 +268,19 @@ def read_checked(path: Path, sha256: str, listed_in: str) -> bytes:
 
 
 def read_bundle(directory: Path, *, kind: str, format_version: int) -> Bundle:
-    """Read and verify a directory written by :func:`write_bundle`."""
+    """Read and verify a directory written by :func:`write_bundle`; read again when a writer switched it to a
+    newer generation meanwhile (a file named by a manifest two writes old may be gone)."""
+    for attempt in range(READ_ATTEMPTS):
+        generation = read_generation(directory)
+        try:
+            return _read_bundle(directory, kind, format_version)
+        except StorageError:
+            if attempt == READ_ATTEMPTS - 1 or at_generation(directory, generation):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_bundle(directory: Path, kind: str, format_version: int) -> Bundle:
     import faiss
 
     manifest = _read_manifest(directory)

@@ -168,6 +168,20 @@ def check_ids(ids: Any, *, what: str = "ids") -> list[str]:
     return out
 
 
+def _check_keys(value: Any, where: str) -> None:
+    """TypeError naming the first mapping key, at any depth, that is not a string (JSON would turn 1 into "1",
+    and {1: "a", "1": "b"} into one key)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"key {key!r} ({type(key).__name__}){' in ' + where if where else ''}: keys must be "
+                                "strings")
+            _check_keys(item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_keys(item, f"{where}[{i}]")
+
+
 def check_metadata(metadata: Sequence[Any] | None, n: int) -> list[dict]:
     """``n`` JSON-serialisable mappings (empty ones when None), or InputError naming the first bad one."""
     if metadata is None:
@@ -185,8 +199,7 @@ def check_metadata(metadata: Sequence[Any] | None, n: int) -> list[dict]:
             raise InputError(f"metadata at position {position} is {type(entry).__name__}, not a mapping")
         try:
             json.dumps(entry, allow_nan=False, ensure_ascii=False).encode("utf-8")
-            if not all(isinstance(key, str) for key in entry):
-                raise TypeError("keys must be strings")
+            _check_keys(entry, "")
         except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
             raise InputError(f"metadata at position {position} cannot be saved as JSON ({exc}); "
                              "convert it to strings, numbers, lists and dicts") from None

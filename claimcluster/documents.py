@@ -204,14 +204,25 @@ def from_records(
                 published=_as_str(record.get(fields.published)) if fields.published else None,
                 url=_as_str(record.get(fields.url)) if fields.url else None,
                 title=_as_str(record.get(fields.title)) if fields.title else None,
-                metadata={k: v for k, v in record.items() if k not in named and not missing(v)},
+                metadata={k: _plain(v) for k, v in record.items() if k not in named and not missing(v)},
             )
         )
     return Corpus(documents, rejected)
 
 
-def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors: Errors = "strict") -> Corpus:
-    """Documents from a JSON Lines file, one object a line. A malformed line is an error naming it."""
+def _plain(value: Any) -> Any:
+    """A metadata value with missing values (NaN, NaT, pandas' NA) at any depth made None, so it saves as JSON."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return None if missing(value) else value
+
+
+def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors: Errors = "strict",
+               require_id: bool = False) -> Corpus:
+    """Documents from a JSON Lines file, one object a line. A malformed line is an error naming it; with
+    ``require_id`` a record without an id is rejected (else it gets ``<absolute path>:<line>``)."""
     text = read_text(path, errors)
 
     def records() -> Iterator[Any]:
@@ -232,7 +243,9 @@ def load_jsonl(path: str | os.PathLike, fields: FieldMap = FieldMap(), *, errors
                 raise DocumentError(f"{path}:{line_no}: JSON this loader refuses ({str(exc)[:80]})") from None
             yield record
 
-    return from_records(records(), fields, source=str(path))
+    # Ids made for records without one name the file by its absolute path: the same file given as a relative
+    # and as an absolute path gives the same documents, not two copies.
+    return from_records(records(), fields, source=str(Path(path).resolve()), require_id=require_id)
 
 
 def load_csv(
@@ -241,8 +254,10 @@ def load_csv(
     *,
     delimiter: str | None = None,
     errors: Errors = "strict",
+    require_id: bool = False,
 ) -> Corpus:
-    """Documents from a CSV (or TSV: tab by default for ``.tsv``) file with a header row."""
+    """Documents from a CSV (or TSV: tab by default for ``.tsv``) file with a header row. A row with more values
+    than the header has columns is rejected with its line; ``require_id`` as for :func:`load_jsonl`."""
     if delimiter is None:
         delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
     text = read_text(path, errors)
@@ -254,10 +269,22 @@ def load_csv(
             raise DocumentError(f"{path}: no column {fields.text!r} (columns: {names}); set the text field")
         if len(set(names)) != len(names):
             raise DocumentError(f"{path}: the header names a column twice ({names}); rename one")
-        rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in reader]
+        rows: list[dict[str, Any]] = []
+        ragged: dict[int, str] = {}  # row number -> why it was left out
+        for r in reader:
+            if None in r:  # more values than the header names: which column each belongs to is unknown
+                ragged[len(rows) + 1] = (f"line {reader.line_num} has {len(names) + len(r[None])} values for "
+                                         f"{len(names)} columns")
+                rows.append({})
+                continue
+            rows.append({k: (v if v != "" else None) for k, v in r.items()})
     except csv.Error as exc:
         raise DocumentError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
-    return from_records(rows, fields, source=str(path))
+    source = str(Path(path).resolve())
+    corpus = from_records(rows, fields, source=source, require_id=require_id)
+    numbered = {f"{source}:{row}": reason for row, reason in ragged.items()}
+    return Corpus(corpus.documents, [Rejection(r.where, numbered[r.where]) if r.where in numbered else r
+                                     for r in corpus.rejected])
 
 
 def load_text_dir(path: str | os.PathLike, *, pattern: str = "*.txt", errors: Errors = "strict") -> Corpus:
@@ -302,10 +329,13 @@ def load_documents(
     fields: FieldMap = FieldMap(),
     *,
     errors: Errors = "strict",
+    require_id: bool = False,
 ) -> Corpus:
     """Load documents from directories (``*.txt``), ``.txt``, ``.jsonl``, ``.csv`` and ``.tsv`` files.
 
-    Raises DocumentError for an unknown file type, a missing path, or a doc_id seen twice.
+    With ``require_id``, a JSONL or CSV record without a value in ``fields.id`` is rejected instead of given an
+    id made from its file and line. Raises DocumentError for an unknown file type, a missing path, or a doc_id
+    seen twice.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # one path, not its characters
@@ -327,9 +357,9 @@ def load_documents(
         elif not path.exists():
             raise DocumentError(f"{path}: no such file or directory")
         elif suffix in (".jsonl", ".ndjson"):
-            part = load_jsonl(path, fields, errors=errors)
+            part = load_jsonl(path, fields, errors=errors, require_id=require_id)
         elif suffix in (".csv", ".tsv"):
-            part = load_csv(path, fields, errors=errors)
+            part = load_csv(path, fields, errors=errors, require_id=require_id)
         elif suffix == ".txt":
             part = load_text_dir(path.parent, pattern=path.name, errors=errors)
         else:

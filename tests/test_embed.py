@@ -13,10 +13,22 @@ import warnings
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from claimcluster import BASE_MODEL, CacheCorruptedWarning, Embedder, EmbeddingCache, InputError, ModelIntegrityError
+from claimcluster import (
+    BASE_MODEL,
+    CacheCorruptedWarning,
+    Embedder,
+    EmbeddingCache,
+    InputError,
+    ModelIntegrityError,
+    StorageError,
+)
+from claimcluster.cli import main
 from claimcluster.embed import DEFAULT_WEIGHTS_SHA256, default_model_id, packaged_model_path
 from claimcluster.embed._delta import CARD_FILE, DELTA_FILE, SHIPPED_DELTA_DIR, read_card
+
+from .conftest import SEEDS
 
 SENTENCES = [
     "Russia's Defense Ministry denied reports of Russian military deaths in Syria.",
@@ -180,12 +192,34 @@ def test_cache_hit_embeds_nothing(tmp_path, embedder):
 
 def test_corrupt_cache_file_is_reported_and_rebuilt(tmp_path, embedder):
     path = tmp_path / "cache.sqlite3"
-    path.write_bytes(b"this is not a sqlite database" * 100)
+    with sqlite3.connect(path) as conn:  # an SQLite file whose pages are damaged past its header
+        conn.execute("CREATE TABLE embeddings (model_id TEXT, text TEXT, vector BLOB, crc INTEGER)")
+        conn.executemany("INSERT INTO embeddings VALUES ('m', ?, zeroblob(64), 0)", [(str(i),) for i in range(500)])
+    conn.close()
+    with open(path, "r+b") as fh:
+        fh.seek(4096)
+        fh.write(b"\xff" * 8192)
     with pytest.warns(CacheCorruptedWarning, match="moved it to"):
         out = Embedder(cache=path).encode(SENTENCES)
     np.testing.assert_allclose(out, embedder.encode(SENTENCES), atol=1e-6)
     assert list(tmp_path.glob("cache.sqlite3.corrupt-*"))
     assert len(EmbeddingCache(path)) == 3
+
+
+@pytest.mark.parametrize("content", [b"my notes, not a cache\n", "sqlite"])
+def test_a_file_that_is_not_a_cache_is_refused_and_left_alone(tmp_path, content):
+    path = tmp_path / "notes.txt"
+    if content == "sqlite":  # another program's database
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE contacts (name TEXT)")
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not an embedding cache.*left as it is"):
+        Embedder(cache=path).encode(SENTENCES[:1])
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    result = CliRunner().invoke(main, ["cluster", str(SEEDS), "--cache", str(path)])
+    assert result.exit_code == 2 and "not an embedding cache" in result.output and path.read_bytes() == before
 
 
 def test_damaged_row_is_dropped_and_reembedded(tmp_path, embedder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from claimcluster import Document, cluster_documents
 from claimcluster.claims.formation import form_claims
 from claimcluster.cluster import NOISE
 from claimcluster.judge import Judgement, shipped_judge
@@ -135,3 +136,14 @@ def test_verbatim_copies_repeat_the_representative():
     assert judged_stance("Reports say the ministry lied.", text, 0.8, 0.1, False, "reports")[0] == "reports"
     assert judged_stance("The ministry never said that.", text, 0.1, 0.9, True, "repeats")[0] == "denies"
     assert judged_stance("It reportedly was a hoax.", text, 0.8, 0.1, False, None)[0] == "reports"
+
+
+@pytest.mark.parametrize("judge", [None, "auto"])
+def test_verbatim_copies_of_the_representative_repeat_it(embedder, judge):
+    sentence = "Russian troops were allegedly killed in Syria, unconfirmed reports claimed on Tuesday."
+    others = ["The weather was fine.", "Markets fell sharply in Asia.", "A new phone was released today.",
+              "The match ended in a draw."]
+    docs = [Document(f"d{i}", f"{sentence} {other}", outlet=f"o{i}") for i, other in enumerate(others)]
+    claims = cluster_documents(docs, embedder=embedder, min_cluster_size=2, judge=judge).claims
+    copies = [m for c in claims for m in c.members if m.text == sentence]
+    assert len(copies) == 4 and {m.stance for m in copies} == {"repeats"}

@@ -35,10 +35,11 @@ KNOWN = {
 }
 
 
-def synthetic_index(n: int = 300, dim: int = 16, factory: str = "Flat"):
-    X, _ = unit_blobs(n_clusters=10, per_cluster=n // 10, dim=dim, spread=0.4, seed=3)
+def synthetic_index(embedder, n: int = 300, factory: str = "Flat"):
+    """Unit blobs of the model's dimension (an index's vectors must be its model's: queries are embedded with it)."""
+    X, _ = unit_blobs(n_clusters=10, per_cluster=n // 10, dim=embedder.dimension, spread=0.4, seed=3)
     ids = [f"c{i}" for i in range(len(X))]
-    index = ClaimIndex(factory=factory, fusion=FusionWeights(lexical_weight=0.0))
+    index = ClaimIndex(embedder, factory=factory, fusion=FusionWeights(lexical_weight=0.0))
     index.add([f"claim number {i}" for i in range(len(X))], ids=ids, vectors=X)
     return index, X, ids
 
@@ -48,9 +49,9 @@ def brute_force(X, queries, k):
     return scores, np.argsort(-scores, axis=1)[:, :k]
 
 
-def test_flat_search_equals_numpy_top_k():
-    index, X, ids = synthetic_index()
-    queries, _ = unit_blobs(n_clusters=3, per_cluster=5, dim=16, seed=8)
+def test_flat_search_equals_numpy_top_k(embedder):
+    index, X, ids = synthetic_index(embedder)
+    queries, _ = unit_blobs(n_clusters=3, per_cluster=5, dim=embedder.dimension, seed=8)
     scores, top = brute_force(X, queries, 7)
     for q, matches in enumerate(index.search(queries, k=7)):
         assert [m.rank for m in matches] == list(range(1, 8))
@@ -60,8 +61,8 @@ def test_flat_search_equals_numpy_top_k():
 
 
 @pytest.mark.parametrize("factory", ["HNSW32", "IVF8,Flat"])
-def test_approximate_indexes_find_the_exact_neighbours_here(factory):
-    index, X, ids = synthetic_index(factory=factory)
+def test_approximate_indexes_find_the_exact_neighbours_here(factory, embedder):
+    index, X, ids = synthetic_index(embedder, factory=factory)
     index.nprobe = 8
     queries = X[:20]
     _, top = brute_force(X, queries, 5)
@@ -70,21 +71,21 @@ def test_approximate_indexes_find_the_exact_neighbours_here(factory):
     assert recall >= 0.95
 
 
-def test_remove_and_len():
-    index, X, ids = synthetic_index()
+def test_remove_and_len(embedder):
+    index, X, ids = synthetic_index(embedder)
     assert len(index) == len(X)
     assert index.remove(["c0", "c1"]) == 2
     assert len(index) == len(X) - 2
     assert all(m.id not in {"c0", "c1"} for m in index.search(X[:2], k=10)[0])
     with pytest.raises(InputError, match=r"unknown id\(s\): \['nope'\]"):
         index.remove(["nope"])
-    hnsw, X2, _ = synthetic_index(factory="HNSW32")
+    hnsw, X2, _ = synthetic_index(embedder, factory="HNSW32")
     hnsw.remove(["c5"])
     assert hnsw.search(X2[5:6], k=1)[0][0].id != "c5"
 
 
-def test_bad_queries_and_adds():
-    index, X, _ = synthetic_index()
+def test_bad_queries_and_adds(embedder):
+    index, X, _ = synthetic_index(embedder)
     assert index.search([]) == []
     with pytest.raises(InputError, match="query at position 0 is missing"):
         index.search([None])
@@ -97,7 +98,9 @@ def test_bad_queries_and_adds():
     with pytest.raises(InputError, match="ids has 2 entries for 1 texts"):
         index.add(["one"], ids=["a", "b"])
     with pytest.raises(InputError, match="invalid FAISS factory string"):
-        ClaimIndex(factory="NoSuchIndex").add(["x y"], vectors=X[:1])
+        ClaimIndex(embedder, factory="NoSuchIndex").add(["x y"], vectors=X[:1])
+    with pytest.raises(InputError, match="vectors have dimension 16, the embedding model 384"):
+        index.add(["x y"], ids=["short"], vectors=unit_blobs(n_clusters=1, per_cluster=1, dim=16)[0])
 
 
 def test_social_text_clean_up():
@@ -212,10 +215,12 @@ def test_save_load_round_trip(real_index, embedder, tmp_path):
     assert manifest["settings"]["factory"] == "Flat" and manifest["dimension"] == 384
     assert manifest["settings"]["rerank"] is True
     assert not list((tmp_path / "ix").glob("*.pkl"))
-    real_index.save(tmp_path / "ix")  # a second save replaces the first generation
+    real_index.save(tmp_path / "ix")  # a second save; the first generation stays for readers until the third
+    real_index.save(tmp_path / "ix")
     assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == [
-        "bm25.2.npz", "extra_vectors.2.npy", "index.2.faiss", "lock", "manifest.json", "records.2.jsonl",
-        "vectors.2.npy"]
+        ".claimcluster-journal.json", "bm25.2.npz", "bm25.3.npz", "extra_vectors.2.npy", "extra_vectors.3.npy",
+        "index.2.faiss", "index.3.faiss", "lock", "manifest.json", "records.2.jsonl", "records.3.jsonl",
+        "vectors.2.npy", "vectors.3.npy"]
     # BM25 comes back built from its file, and answers as the one built from the texts
     again = ClaimIndex.load(tmp_path / "ix", embedder)
     assert again._bm25 is not None

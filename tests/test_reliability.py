@@ -195,16 +195,22 @@ def test_a_full_disk_during_update_leaves_memory_and_disk_as_they_were(embedder,
 
 
 def test_temporaries_of_killed_writes_are_removed_by_the_next_write(embedder, seed_corpus, tmp_path):
+    from claimcluster._files import journal_add
+
     docs = list(seed_corpus.documents)
     store = ClaimStore.create(tmp_path / "s", docs[:3], embedder=embedder, min_cluster_size=2)
-    for name in (".segment.2.npy.ab12cd.tmp", "segment.7.npy", ".store.sqlite.new", ".store.sqlite.new-journal"):
+    # what a write killed after naming its files in the journal left: a segment, its temporary, a database
+    journal_add(tmp_path / "s", ["segment.7.npy", ".store.sqlite.new", ".store.sqlite.new-journal"])
+    for name in (".segment.7.npy.ab12cd.tmp", "segment.7.npy", ".store.sqlite.new", ".store.sqlite.new-journal"):
         (tmp_path / "s" / name).write_bytes(b"partial")
-    (tmp_path / "s" / "notes.tmp").write_text("the user's own file")
+    # files that only look like ours: the user's
+    for name in ("notes.tmp", ".segment.2.npy.ab12cd.tmp", "segment.9.npy", ".store.sqlite.new-mybackup"):
+        (tmp_path / "s" / name).write_text("the user's own file")
     store.update(docs[3:])
     left = sorted(p.name for p in (tmp_path / "s").iterdir())
-    assert not any(n.endswith(".tmp") and n.startswith(".") for n in left)
-    assert not any(n.startswith(".store.sqlite.new") or n == "segment.7.npy" for n in left)
-    assert "notes.tmp" in left  # only its own temporaries
+    assert not {".segment.7.npy.ab12cd.tmp", "segment.7.npy", ".store.sqlite.new", ".store.sqlite.new-journal"} & set(
+        left)
+    assert {"notes.tmp", ".segment.2.npy.ab12cd.tmp", "segment.9.npy", ".store.sqlite.new-mybackup"} <= set(left)
 
 
 # -- C. saved things that cannot lie -----------------------------------------------------------------------

@@ -64,14 +64,14 @@ def member_stances(texts: Sequence[str], vectors: np.ndarray, rep_texts: Sequenc
     """Each member's stance toward its claim's representative and the probability behind it (row-aligned
     arguments): the judge's where it read the member (:func:`claimcluster.judge.judged_stance`, the stance
     model telling "reports" from "repeats"), else the stance model's alone (None without one); a
-    representative repeats itself."""
+    representative, and every verbatim copy of it, repeats it."""
     stances: list[Stance] = [(None, None)] * len(texts)
     if scorer is not None and len(texts):
         relations = relate(list(texts), vectors, list(rep_texts), rep_vectors, scorer, rules=False)
         stances = [(r.stance, r.stance_score) for r in relations]
     out: list[Stance] = []
     for text, rep, (stance, score), reading, is_rep in zip(texts, rep_texts, stances, readings, is_representative):
-        if is_rep:
+        if is_rep or text == rep:  # the representative, or a verbatim copy of it, repeats it
             out.append(("repeats", 1.0))
             continue
         if reading is not None:

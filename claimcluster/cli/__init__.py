@@ -19,6 +19,7 @@ from claimcluster.cli._common import (
     MIN_SCORE,
     Group,
     SizeOrAuto,
+    check_out,
     embedder_or_none,
     field_options,
     floor,
@@ -56,7 +57,8 @@ def main(quiet: bool = False) -> None:
                    "figures split off as claims of their own.")
 @click.option("--model", default=None, help="sentence-transformers model name or path (default: packaged MiniLM).")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="SQLite embedding cache file.")
-@click.option("--max-claims", type=int, default=20, show_default=True, help="Claims shown in text format.")
+@click.option("--max-claims", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Claims shown in text format.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on in a terminal).")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help='ray: segment and embed on Ray workers (pip install "claimcluster[ray]"); .jsonl / .parquet files '
@@ -82,6 +84,7 @@ def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_b
         raise click.UsageError("--format parquet needs --out FILE")
     if out is not None and not out.parent.is_dir():
         raise click.UsageError(f"--out {out}: no directory {out.parent}")
+    check_out(out, paths)
     embedder = Embedder(model or DEFAULT_MODEL, cache=cache)
     options = {"embedder": embedder, "min_cluster_size": min_cluster_size, "min_samples": min_samples,
                "min_cohesion": min_cohesion, "granularity": granularity, "show_progress_bar": progress,
@@ -130,15 +133,22 @@ def index_build(file, id_field, text_field, extra_text_field, out, factory, mode
         claimcluster index build vclaims.jsonl --id-field vclaim_id --text-field vclaim \\
             --extra-text-field title --out claims-index/
     """
+    from claimcluster._persist import check_writable
     from claimcluster.documents import FieldMap, load_documents
     from claimcluster.embed import DEFAULT_MODEL, Embedder
+    from claimcluster.errors import InputError
     from claimcluster.index import ClaimIndex
 
+    check_writable(out, "claim-index")  # before any embedding
     corpus = load_documents([file], FieldMap(text=text_field, id=id_field, outlet=None, published=None, url=None,
-                                             title=extra_text_field))
+                                             title=extra_text_field), require_id=True)
     for rejection in corpus.rejected:
         click.echo(f"skipped {rejection.where}: {rejection.reason}", err=True)
     docs = corpus.documents
+    if not docs:
+        first = f" (the first: {corpus.rejected[0].where}: {corpus.rejected[0].reason})" if corpus.rejected else ""
+        raise InputError(f"no claims to index in {file}: every record was skipped{first}; check --text-field "
+                         f"{text_field!r} and --id-field {id_field!r}")
     built = ClaimIndex(Embedder(model or DEFAULT_MODEL, cache=cache), factory=factory)
     built.add([d.text for d in docs], ids=[d.doc_id for d in docs], extra_texts=[d.title or "" for d in docs],
               metadata=[dict(d.metadata) for d in docs])

@@ -154,3 +154,11 @@ def floor(value: str) -> float | Literal["auto"] | None:
         raise click.BadParameter(f"{value!r} is not a number, 'auto' or 'none'", param_hint="--min-score") from None
 
 
+def check_out(out: Path | None, inputs: tuple[Path, ...]) -> None:
+    """Refuse an ``--out`` that is one of the input files (writing it would destroy the input)."""
+    if out is None or not out.exists():
+        return
+    for path in inputs:
+        if path.is_file() and os.path.samefile(path, out):
+            raise click.UsageError(f"--out {out} is the input file {path}: writing it would destroy the input; "
+                                   "choose another file")

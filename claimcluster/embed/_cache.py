@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -13,17 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from claimcluster.errors import CacheCorruptedWarning
+from claimcluster.errors import CacheCorruptedWarning, StorageError
 
 __all__ = ["EmbeddingCache"]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class EmbeddingCache:
     """A persistent cache of embeddings keyed by (model_id, exact text), in one SQLite file.
 
-    Safe for several processes at once (SQLite WAL and a busy timeout). A corrupt file is
+    Safe for several processes at once (SQLite WAL and a busy timeout). A damaged cache is
     reported with :class:`CacheCorruptedWarning`, moved aside and rebuilt; a row whose
-    checksum does not match is dropped and embedded again, never trusted.
+    checksum does not match is dropped and embedded again, never trusted. A file that is not an
+    embedding cache (not SQLite, or a database with other tables) is refused with a StorageError
+    and left as it is: a mistyped path is not "repaired".
 
     Parameters
     ----------
@@ -42,6 +47,7 @@ class EmbeddingCache:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._check_kind()
             try:
                 self._conn = self._open()
             except sqlite3.DatabaseError as exc:
@@ -65,6 +71,32 @@ class EmbeddingCache:
             conn.close()
             raise
         return conn
+
+    def _check_kind(self) -> None:
+        """StorageError, touching nothing, when the path holds something other than an embedding cache (a damaged
+        cache still begins with SQLite's header and is rebuilt)."""
+        if self.path.is_dir():
+            raise StorageError(f"embedding cache {self.path} is a directory: give a file name")
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot read embedding cache {self.path}: {exc.strerror or exc}") from None
+        if head and head != SQLITE_HEADER:
+            raise StorageError(f"{self.path} is not an embedding cache (not an SQLite database); it was left as it "
+                               "is: give the cache a new file name")
+        if head:
+            try:
+                with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                                        timeout=self.timeout)) as conn:
+                    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            except sqlite3.DatabaseError:
+                return  # damaged: moved aside and rebuilt when opened
+            if tables - {"embeddings"}:
+                raise StorageError(f"{self.path} is an SQLite database with other tables ({', '.join(sorted(tables))}),"
+                                   " not an embedding cache; it was left as it is: give the cache a new file name")
 
     def _move_aside(self, exc: Exception) -> None:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")

@@ -190,6 +190,9 @@ class ClaimIndex:
         ids = check_ids(ids) if ids is not None else None
         if vectors is not None:
             vectors = check_unit_vectors(vectors, name="vectors")
+            if vectors.shape[1] != self._embedder().dimension:  # queries are embedded with the model
+                raise InputError(f"vectors have dimension {vectors.shape[1]}, the embedding model "
+                                 f"{self._embedder().dimension}: give the model's vectors")
         if extra_texts is not None:
             if isinstance(extra_texts, (str, bytes, Mapping)) or not isinstance(extra_texts, Iterable):
                 raise InputError(f"extra_texts must be a sequence of strings, got {type(extra_texts).__name__}")

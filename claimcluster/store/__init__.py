@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from claimcluster._locks import directory_write_lock
+from claimcluster._files import JOURNAL, journal_clean, journal_names
+from claimcluster._locks import LOCK_FILE, directory_write_lock
 from claimcluster._validate import check_k, check_min_score, check_path, check_seconds, validate_texts
 from claimcluster.claims import Claim, ClaimSet, Member, spread_order
 from claimcluster.claims.settings import ClaimSettings
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 
 # An update that leaves more segments than this merges them (compaction rewrites the vectors once).
 COMPACT_AFTER = 32
+# Reads of the vectors tried when a writer moved the store on meanwhile.
+READ_ATTEMPTS = 3
 
 class ClaimStore:
     """A directory of claims that grows with each batch of documents. Use create() or open()."""
@@ -102,20 +105,16 @@ class ClaimStore:
         settings = ClaimSettings(min_cluster_size, min_samples, min_cohesion, granularity, judge).for_store()
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         path = check_path(path, what="store path")
-
         if embedder is None:
             embedder = Embedder()
-        if _records.exists(path):
-            raise StorageError(f"{path} already holds a store: open it and update it instead")
-
+        _check_free(path)
         chosen = judge_for(judge, embedder.model_id)
         settings = replace(settings.for_model(embedder.model_id), judge=None if chosen is None else chosen.judge_id)
         rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
         documents = check_documents(documents)
         with directory_write_lock(path, lock_timeout):
-            if _records.exists(path):
-                raise StorageError(f"{path} already holds a store: open it and update it instead")
-
+            _check_free(path)
+            journal_clean(path, in_use=())  # what a killed create of this store left
             work = empty_work(embedder.dimension)
             report = UpdateReport()
             change = Update(work, settings, embedder, lambda ids: set(), batch=0).run(documents, report)
@@ -201,7 +200,11 @@ class ClaimStore:
             work.generation, work.matcher = generation + 1, None
             self._work = work
             if len(self._records.segments()) > COMPACT_AFTER:
-                report.compacted = self._compact()
+                try:
+                    report.compacted = self._compact()
+                except StorageError as exc:  # the update is in: a compaction that failed loses nothing
+                    log.warning("%s: the update was written; merging its vector segments failed (%s) and is "
+                                "left to a later update or `claimcluster store compact`", self.path, exc)
         report.rejected[:0] = rejected
         return report
 
@@ -232,8 +235,17 @@ class ClaimStore:
     def _load_work(self) -> Work:
         """The in-memory state for the store's current generation (reused while it is current)."""
         self._checked_embedder()
-        with self._records.snapshot():  # one generation throughout, while a writer may commit the next
-            return self._read_work()
+        for attempt in range(READ_ATTEMPTS):
+            with self._records.snapshot():  # one generation throughout, while a writer may commit the next
+                generation = self._records.generation()
+                try:
+                    return self._read_work()
+                except StorageError as exc:
+                    error = exc
+            # A segment two writes old may be gone by now: read the current generation, if there is a newer one.
+            if attempt == READ_ATTEMPTS - 1 or self._records.generation() == generation:
+                raise error
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _read_work(self) -> Work:
         generation = self._records.generation()
@@ -357,5 +369,21 @@ def _check_model(path: Path, meta: dict[str, Any], embedder: Embedder) -> None:
                                  f"{embedder.dimension}")
 
 
+def _check_free(path: Path) -> None:
+    """A new store goes into a new or empty directory (its own leftovers aside): one that holds a store, or
+    anything else, is refused, so that nothing of the user's is overwritten or removed."""
+    if path.exists() and not path.is_dir():
+        raise StorageError(f"{path} is a file, not a directory: give the store a directory of its own")
+    if _records.exists(path):
+        raise StorageError(f"{path} already holds a store: open it and update it instead")
+    ours = {LOCK_FILE, JOURNAL} | journal_names(path)
+    others = sorted(p.name for p in path.iterdir() if p.name not in ours) if path.is_dir() else []
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise StorageError(f"{path} holds files that are not a store's ({shown}): create the store in a new or "
+                           "empty directory")
+
+
 def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    """An integer SQLite can hold (a claim id past 64 bits names no claim)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and -2**63 <= int(value) < 2**63

@@ -1,5 +1,5 @@
-"""Reading a store of the earlier format (2) for :meth:`~claimcluster.store.ClaimStore.migrate`
-(``_persist`` underneath).
+"""A store of the earlier format (2): reading it for :meth:`~claimcluster.store.ClaimStore.migrate`
+(``_persist`` underneath), and removing its files, by its manifest, once it was migrated.
 
 Such a store holds its documents, sentences (with claim and core distance), claims and merge
 suggestions as JSONL tables, the sentence vectors (.npy) and their FAISS index. Reading checks
@@ -9,6 +9,7 @@ else is a StorageError (or ModelMismatchError for another embedding model).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,3 +81,22 @@ def read_store(path: Path, embedder: Embedder | None) -> tuple[Embedder, ClaimSe
              "merges": bundle.tables.get("merges", []), "vectors": np.ascontiguousarray(vectors, dtype=np.float32),
              "index": bundle.faiss_index}
     return embedder, settings, state, manifest["generation"]
+
+
+def remove_migrated(directory: Path, db_file: str, kind: str) -> None:
+    """Once ``directory`` holds a store of this format, the files of the format-2 store it was migrated from:
+    those its ``manifest.json`` names, then the manifest (a killed migration finishes here)."""
+    manifest = directory / "manifest.json"
+    if not (directory / db_file).is_file() or not manifest.is_file() or manifest.is_symlink():
+        return
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        if not isinstance(old, dict) or old.get("kind") != kind or old.get("format_version") != 2:
+            return
+        names = [entry.get("path") for entry in old.get("files", {}).values() if isinstance(entry, dict)]
+        for name in names:
+            if isinstance(name, str) and name and "/" not in name and name not in (db_file, "manifest.json"):
+                (directory / name).unlink(missing_ok=True)
+        manifest.unlink()
+    except (OSError, ValueError, AttributeError):
+        return

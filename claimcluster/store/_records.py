@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from claimcluster._files import atomic_write_bytes, fsync_path
+from claimcluster._files import atomic_write_bytes, fsync_path, journal_add, journal_clean
 from claimcluster._persist import read_checked, utc_now, versions
 from claimcluster.errors import StorageError
+from claimcluster.store._files import remove_migrated
 from claimcluster.store._rows import (
     Change,
     ClaimRow,
@@ -51,17 +52,13 @@ KIND = "claim-store"
 FORMAT_VERSION = 3  # 3: SQLite records and vector segments (2: JSONL tables and one vector file per generation)
 DB_FILE = "store.sqlite"
 _NEW_DB = ".store.sqlite.new"  # a database being created or migrated, renamed to DB_FILE when complete
+_NEW_DB_FILES = (_NEW_DB, f"{_NEW_DB}-journal", f"{_NEW_DB}-wal", f"{_NEW_DB}-shm")
 IN_CHUNK = 900
 """Values bound in one statement by :meth:`Records.query_in` (SQLite allows 32,766 since 3.32; kept well under)."""
 # Small pages: an update inserts members and core rows of known claims all over their tables, and each
 # page it touches is written twice (the write-ahead log, then the checkpoint).
 PAGE_SIZE = 1024
 SEGMENT_FILE = re.compile(r"^segment\.(\d+)\.npy$")
-_SEGMENT_TEMPORARY = re.compile(r"^\.segment\.\d+\.npy\..+\.tmp$")
-# Files of a format-2 store, removed once a migration has committed.
-OLD_FORMAT_FILE = re.compile(r"^(manifest\.json|(index|vectors|documents|sentences|claims|merges)\.\d+\."
-                             r"(npy|jsonl|faiss))$")
-
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE segments (id INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE, first_row INTEGER NOT NULL,
@@ -119,8 +116,9 @@ class Records:
         then the complete database under a temporary name, renamed into place."""
         new = directory / _NEW_DB
         try:
-            for stale in (new, directory / f"{_NEW_DB}-journal"):
-                stale.unlink(missing_ok=True)
+            journal_add(directory, [*_NEW_DB_FILES, _segment_name(1)])  # before any of them exists
+            for stale in _NEW_DB_FILES:
+                (directory / stale).unlink(missing_ok=True)
             segment = _write_segment(directory, 1, change.vectors) if len(change.vectors) else None
             conn = _connect(new, timeout)
             try:  # a database nobody reads until it is renamed: a failure half way is simply removed
@@ -272,9 +270,10 @@ class Records:
         Raises StorageError when nothing was committed (the segment is removed again); a failure
         after the commit (e.g. while checkpointing) is left to the caller to tell by the generation."""
         with self.lock:
-            segment_id = int(self.query("SELECT COALESCE(MAX(id), 0) + 1 FROM segments")[0][0])
+            segment_id = self._free_segment_id(int(self.query("SELECT COALESCE(MAX(id), 0) + 1 FROM segments")[0][0]))
             (first_row,) = self.query("SELECT COALESCE(MAX(row) + 1, 0) FROM sentences")[0]
             try:
+                journal_add(self.directory, [_segment_name(segment_id)])
                 written = _write_segment(self.directory, segment_id, change.vectors) if len(change.vectors) else None
                 with _transaction(self.conn, immediate=True):
                     self._advance(generation)
@@ -284,11 +283,20 @@ class Records:
             except BaseException as exc:
                 if self._committed(generation):
                     raise
-                (self.directory / f"segment.{segment_id}.npy").unlink(missing_ok=True)
+                with contextlib.suppress(OSError, sqlite3.Error):  # the new segment goes; the journal is settled
+                    journal_clean(self.directory, in_use={s[1] for s in self.segments()})
                 if isinstance(exc, (OSError, sqlite3.Error)):
                     raise _storage_error(self.directory, exc) from exc
                 raise
+            with contextlib.suppress(OSError, sqlite3.Error):
+                journal_clean(self.directory, in_use={s[1] for s in self.segments()})
             self.checkpoint()
+
+    def _free_segment_id(self, segment_id: int) -> int:
+        """The first id from ``segment_id`` on whose file name nobody else's file holds (never written over)."""
+        while (self.directory / _segment_name(segment_id)).exists():
+            segment_id += 1
+        return segment_id
 
     def _advance(self, generation: int) -> None:
         """Inside a write transaction: move the store from ``generation`` to the next one."""
@@ -311,17 +319,23 @@ class Records:
             if len(segments) < 2:
                 return False
             vectors = self.vectors(dimension)
-            segment_id = max(s[0] for s in segments) + 1
+            segment_id = self._free_segment_id(max(s[0] for s in segments) + 1)
             try:
+                journal_add(self.directory, [_segment_name(segment_id)])
                 written = _write_segment(self.directory, segment_id, vectors)
                 with _transaction(self.conn, immediate=True):
                     self._advance(generation)
                     self.conn.execute("DELETE FROM segments")
                     _insert_segment(self.conn, segment_id, 0, written)
             except (OSError, sqlite3.Error) as exc:
-                (self.directory / f"segment.{segment_id}.npy").unlink(missing_ok=True)
+                with contextlib.suppress(OSError, sqlite3.Error):
+                    journal_clean(self.directory, in_use={s[1] for s in self.segments()})
                 raise _storage_error(self.directory, exc) from exc
-            self.remove_leftovers()
+            # The merged segments stay until the next write: a reader of the previous generation may need them.
+            retired = [s[1] for s in segments]
+            with contextlib.suppress(OSError):
+                journal_add(self.directory, retired)
+            self.remove_leftovers(waiting=retired)
             self.checkpoint()
             return True
 
@@ -330,17 +344,14 @@ class Records:
         with self.lock, contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def remove_leftovers(self) -> None:
-        """Remove what killed writes left: segments no row names, their temporaries, a half-made
-        database, the files of a format-2 store that was migrated."""
-        listed = {s[1] for s in self.segments()}
-        with contextlib.suppress(OSError):
-            for path in self.directory.iterdir():
-                name = path.name
-                if (SEGMENT_FILE.match(name) and name not in listed) or _SEGMENT_TEMPORARY.match(name) \
-                        or name.startswith(_NEW_DB) or OLD_FORMAT_FILE.match(name) \
-                        or re.match(r"^\.manifest\.json\..+\.tmp$", name):
-                    path.unlink(missing_ok=True)
+    def remove_leftovers(self, waiting: Sequence[str] = ()) -> None:
+        """Remove what earlier writes left and this store can prove it wrote: the files its journal names
+        that no row uses (segments of a killed write or retired by a compaction, a half-made database), and
+        the files a format-2 store's manifest names once it was migrated. ``waiting``: retired files kept
+        for readers until the next write. Nothing else in the directory is touched."""
+        in_use = {s[1] for s in self.segments()}
+        journal_clean(self.directory, in_use, waiting)
+        remove_migrated(self.directory, DB_FILE, KIND)
 
     # -- full check ------------------------------------------------------------------------
     def verify(self, dimension: int) -> dict[str, int]:
@@ -428,6 +439,10 @@ def _not_a_store(directory: Path) -> StorageError:
             return StorageError(f"{directory} holds a {old['kind']!r}, not a {KIND!r}")
         return StorageError(f"{manifest} is damaged and {directory} has no {DB_FILE}: not a store")
     return StorageError(f"{directory} has no {DB_FILE}: not a claimcluster store, or not written yet")
+
+
+def _segment_name(segment_id: int) -> str:
+    return f"segment.{segment_id}.npy"
 
 
 def exists(directory: Path) -> bool:
