@@ -73,7 +73,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def figures(cos: np.ndarray) -> dict:
-    return {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 6),
+    return {"min": round(float(cos.min()), 6), "mean": round(float(cos.mean()), 6),
             "below_0.999": int(np.sum(cos < 0.999))}
 
 

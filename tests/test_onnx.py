@@ -255,3 +255,23 @@ def test_an_export_made_by_another_toolchain_is_made_again(embedder, tmp_path):
     (copy / CARD).write_text(json.dumps(card))
     with pytest.raises(ModelIntegrityError, match="exported by recipe 2 with .*1.0.0"):
         OnnxEncoder(copy)
+
+
+def test_the_committed_reference_vectors_are_these_vectors_on_any_cpu(embedder):
+    """benchmarks/data/numerics holds both packaged models' int8 vectors of 1,000 sentences, made on one
+    machine (``python -m benchmarks.numerics`` compares all of them); the integer products are exact on
+    every CPU, so any machine's vectors are those up to float rounding."""
+    from .conftest import DATA
+
+    card = json.loads((DATA / "numerics" / "card.json").read_text(encoding="utf-8"))
+    with np.load(DATA / "numerics" / "vectors.npz", allow_pickle=False) as held:
+        reference = {name: held[name] for name in held.files}
+    assert sorted(reference) == ["default", "plain", "texts"] and len(set(reference["texts"])) == card["count"] == 1000
+    for key in ("default", "plain"):
+        assert reference[key].shape == (card["count"], card["dimension"]) and reference[key].dtype == np.float16
+        assert np.allclose(np.linalg.norm(reference[key].astype(np.float32), axis=1), 1, atol=2e-3)
+    assert card["models"]["default"]["model_id"] == embedder.model_id
+    assert card["cpu"]["flags"] and card["versions"]["onnxruntime"]
+    texts = [str(t) for t in reference["texts"][::50]]
+    cosines = np.sum(embedder.encode(texts) * reference["default"][::50].astype(np.float32), axis=1)
+    assert cosines.min() >= 0.999, cosines
