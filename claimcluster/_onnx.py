@@ -331,7 +331,8 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         "model_id": model_id_for(source_id, recipe), "model_sha256": file_sha256(final),
         "max_seq_length": int(model.max_seq_length), "dimension": int(reference_dimension(model)),
         "inputs": inputs,
-        "versions": {"torch": torch.__version__, **toolchain()}, "int8_weights": INT8_WEIGHTS,
+        "versions": {"torch": torch.__version__, **toolchain()},
+        **({"int8_weights": INT8_WEIGHTS} if recipe == "onnx-int8" else {}),
     }
     (work / CARD).write_text(json.dumps(card), encoding="utf-8")
     exported = OnnxEncoder(work, threads=1)
