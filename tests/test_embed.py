@@ -59,7 +59,8 @@ def test_empty_input_gives_zero_rows(embedder):
 def test_model_id_names_base_delta_and_weights(embedder):
     card = read_card(SHIPPED_DELTA_DIR)
     torch_id = f"all-MiniLM-L6-v2+{card['name']}@{card['delta_sha256'][:16]}"
-    assert embedder.model_id == torch_id + "/onnx-int8" and default_model_id() == torch_id
+    # the int8 export is another model: its id names the quantisation (7-bit weights), not the earlier "/onnx-int8"
+    assert embedder.model_id == torch_id + "/onnx-int8-w7" and default_model_id() == torch_id
     assert Embedder(backend="torch").model_id == torch_id
     assert card["base_sha256"] == DEFAULT_WEIGHTS_SHA256
     assert Embedder(BASE_MODEL, backend="torch").model_id == f"all-MiniLM-L6-v2@{DEFAULT_WEIGHTS_SHA256[:16]}"

@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from claimcluster import ClaimStore, Document, Embedder, InputError, ModelMismatchError, StorageError, StoreLockedError
+from claimcluster._persist import signed
 from claimcluster.cli import main
 from claimcluster.embed import packaged_model_path
+from claimcluster.embed._onnx import INT8_SUFFIX
 
 from .conftest import SEEDS
 
@@ -133,18 +135,23 @@ def test_batch_and_one_by_one_agree_on_known_claims(docs, embedder, tmp_path):
 
 def test_match_finds_the_claim(four_then_five):
     _, store, _, _, _ = four_then_five
-    top = store.match("The Pentagon said it told the Russians in advance and no Russian personnel were there", k=3)[0]
-    assert top and "no Russian personnel were there" in store.claim(top[0].claim_id).representative.text + " ".join(
-        m.text for m in store.claim(top[0].claim_id).members)
+    query = "The Pentagon said it told the Russians in advance and no Russian personnel were there"
+    top = store.match(query, k=3)[0]
+    claim = store.claim(top[0].claim_id)
+    assert top and "no Russian personnel were there" in claim.representative.text + " ".join(
+        m.text for m in claim.members)
     assert store.match("Preheat the oven and grease the baking tin.", k=3)[0] == []
     assert top[0].stance is None
-    assessed = store.match("The Pentagon said it told the Russians in advance and no Russian personnel were there",
-                           k=3, assess=True)[0]
+    assessed = store.match(query, k=3, assess=True)[0]
     assert [m.claim_id for m in assessed] == [m.claim_id for m in top]
     assert assessed[0].stance == "repeats" and assessed[0].conflicts == ()
-    # Against a claim that is itself a denial ("no Russian personnel were there"), affirming denies it.
-    denial = store.match("The Pentagon said it told the Russians in advance and Russian personnel were there", k=3,
-                         assess=True)[0]
+    # Against a claim that is itself a denial, affirming it denies it. The claim's members (the Pentagon's
+    # and the Russian ministry's "no Russian personnel") are all denials, and which one is its representative
+    # is a near tie of their vectors that the last digits decide, so the affirmation is of the
+    # representative's own words.
+    representative = claim.representative.text
+    assert " no Russian " in representative
+    denial = store.match(representative.replace(" no Russian ", " Russian "), k=3, assess=True)[0]
     assert denial[0].claim_id == top[0].claim_id, denial
     assert denial[0].stance == "denies" and denial[0].conflicts == ("polarity",)
 
@@ -213,11 +220,25 @@ def test_edited_records_are_refused(four_then_five, embedder, tmp_path):
         conn.execute("UPDATE members SET stance = 'maybe'")  # STRICT tables and CHECKs refuse bad values
 
 
+def earlier_format_store(path):
+    """A copy of the format-2 store in tests/data, written by the previous release with the earlier int8
+    export, whose model id ends in ``/onnx-int8`` (full-range int8 weights; that model is gone). Migration is
+    about the format and carries vectors over as they are, so the copy is relabelled as the current int8
+    model's, whose vectors are within cosine ~0.98 of those."""
+    shutil.copytree(DATA / "store-format2", path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["model_id"] = manifest["model_id"].removesuffix("/onnx-int8") + INT8_SUFFIX
+    (path / "manifest.json").write_text(json.dumps(signed(manifest), indent=2))
+    return path
+
+
 def test_a_store_of_the_earlier_format_is_refused_then_migrated(embedder, tmp_path):
     """A format-2 store (written by the previous release, tests/data) opens only after migrate(), which keeps
     every claim, member, stance, merge suggestion and timeline as the previous release showed them."""
-    path = tmp_path / "old"
-    shutil.copytree(DATA / "store-format2", path)
+    shutil.copytree(DATA / "store-format2", tmp_path / "as-written")
+    with pytest.raises(ModelMismatchError, match="built with model .*/onnx-int8, not .*/onnx-int8-w7"):
+        ClaimStore.migrate(tmp_path / "as-written", embedder=embedder)  # the earlier int8 vectors: another model's
+    path = earlier_format_store(tmp_path / "old")
     expected = json.loads((DATA / "store-format2.expected.json").read_text())
     with pytest.raises(StorageError, match="claimcluster store migrate"):
         ClaimStore.open(path, embedder=embedder)
@@ -238,8 +259,7 @@ def test_a_store_of_the_earlier_format_is_refused_then_migrated(embedder, tmp_pa
 
 def test_a_killed_migration_leaves_the_old_store_or_the_new(embedder, tmp_path):
     for delay in (0.0, 0.3, 1.0, 3.0):
-        path = tmp_path / f"m{delay}"
-        shutil.copytree(DATA / "store-format2", path)
+        path = earlier_format_store(tmp_path / f"m{delay}")
         proc = subprocess.Popen([sys.executable, "-c", MIGRATOR, str(path)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "migrating"
         time.sleep(delay)
@@ -401,8 +421,7 @@ def test_cli_store_flow(docs, tmp_path):
     compacted = runner.invoke(main, ["store", "compact", target])
     assert compacted.exit_code == 0 and "2 vector segments merged into 1" in compacted.output
     assert "1 vector segments" in runner.invoke(main, ["store", "check", target]).output
-    old = tmp_path / "old"
-    shutil.copytree(DATA / "store-format2", old)
+    old = earlier_format_store(tmp_path / "old")
     refused = runner.invoke(main, ["store", "show", str(old)])
     assert refused.exit_code == 2 and f"claimcluster store migrate {old}" in refused.output
     migrated = runner.invoke(main, ["store", "migrate", str(old)])

@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 def default_model_id() -> str:
     """``model_id`` of ``Embedder(backend="torch")`` (the packaged base with the shipped delta; the
     id the shipped scorers carry), read from the delta's card without loading the model; the
-    hashes are verified when the model loads. The int8 backend appends ``/onnx-int8``."""
+    hashes are verified when the model loads. The int8 backend appends ``/onnx-int8-w7``."""
 
     card = read_card(SHIPPED_DELTA_DIR)
     return f"{BASE_MODEL}+{card['name']}@{card['delta_sha256'][:16]}"
@@ -92,8 +92,11 @@ class Embedder:
     expected_sha256 : str or None, default=None
         Checksum the weights file must have; the default model always checks its known value.
     backend : {"auto", "onnx-int8", "onnx", "torch"}, default="auto"
-        "onnx-int8": ONNX Runtime with int8 weights, about twice as fast as torch on a CPU, its
-        vectors within cosine ~0.97 of torch's (its own ``model_id``, ending ``/onnx-int8``).
+        "onnx-int8": ONNX Runtime with 8-bit activations and 7-bit weights, about twice as fast
+        as torch on a CPU, its vectors within cosine ~0.97 of torch's (its own ``model_id``,
+        ending ``/onnx-int8-w7``). 7-bit weights keep every integer product exact on every CPU
+        (full 8-bit ones saturate ONNX Runtime's AVX2 kernels), so the vectors are the same on
+        every CPU up to float rounding.
         "onnx": ONNX Runtime in fp32, the torch model's vectors (same ``model_id``). Both are
         exported from the torch model once per model and cached (see :mod:`claimcluster.embed._onnx`),
         and need no torch afterwards. "auto" is "onnx-int8" for the packaged models when
@@ -104,8 +107,8 @@ class Embedder:
     dimension : int
     model_id : str
         ``name@sha256-prefix`` of the weights, stable across machines; with a delta
-        ``all-MiniLM-L6-v2+<delta name>@<delta sha256 prefix>``; ``/onnx-int8`` appended for
-        that backend.
+        ``all-MiniLM-L6-v2+<delta name>@<delta sha256 prefix>``; ``/onnx-int8-w7`` appended
+        for the int8 backend.
     backend_used : str
         The backend "auto" chose.
     """

@@ -1,14 +1,29 @@
 """The ONNX Runtime backend: a sentence-transformers encoder exported once, cached, verified.
 
-Export (needs torch, once per model and recipe): the transformer with mean pooling and L2
-normalisation inside the graph goes through ``torch.onnx.export``; BERT models are then fused
-by ONNX Runtime's transformer optimiser (attention, skip-layer-norm, bias-GELU); the int8
-recipe quantises every weight matrix dynamically (int8 per output channel, activations
-quantised per batch at run time). The result is checked against the torch model on probe
-sentences before it is kept: the fp32 recipe must give the same vectors (cosine >= 0.9999),
-int8 close ones (>= 0.95; 0.97 to 0.98 is typical). The directory gets ``model.onnx``, ``tokenizer.json`` and a card
-(``onnx.json``) with the file's sha256, the source model id, the probe figures and the
-versions used; it appears whole or not at all (built aside, then renamed).
+Export (needs torch, once per model, recipe and toolchain): the transformer with mean pooling
+and L2 normalisation inside the graph goes through ``torch.onnx.export``; BERT models are then
+fused by ONNX Runtime's transformer optimiser (attention, skip-layer-norm, bias-GELU); the int8
+recipe quantises every weight matrix dynamically: weights as int8 in [-64, 64] (7 bits, one
+scale per output channel), activations as uint8 with one scale and zero point per run. The
+result is checked against the torch model on probe sentences before it is kept: the fp32 recipe
+must give the same vectors (cosine >= 0.9999), int8 close ones (>= 0.95; 0.97 to 0.99 is
+typical). The directory gets ``model.onnx``, ``tokenizer.json`` and a card (``onnx.json``) with
+the file's sha256, the source model id, the probe figures and the versions used; it appears
+whole or not at all (built aside, then renamed).
+
+Why 7-bit weights: the integer products must not depend on the CPU. On AVX2, and AVX-512
+without VNNI, ONNX Runtime multiplies uint8 activations by int8 weights with ``vpmaddubsw``,
+which adds each pair of products into a saturating 16-bit sum. With weights up to 127 a pair
+can reach 2 * 255 * 127 = 64770, so on those CPUs some sums were clipped at 32767, while VNNI
+CPUs, whose instruction cannot saturate, gave other vectors (cosine to each other down to
+~0.97). With weights within 64 a pair is at most 2 * 255 * 64 = 32640: no kernel can clip, and
+the integer part of every product is exact on every CPU (``tests/test_onnx.py`` checks it with
+the real model's weights and activations). The floating-point parts (layer norm, GELU,
+softmax, the activation scales) still round differently on different kernels, in the last
+digits only. uint8 weights are exact everywhere too, but a third slower on VNNI CPUs, with
+STS-B the same (``benchmarks/RESULTS.md``). The int8 model id names the quantisation
+(``INT8_SUFFIX``), so vectors of the earlier int8 exports (``/onnx-int8``) are another model's
+to stores and indexes.
 
 Run time (no torch): the card is read, the file's sha256 checked, the ``tokenizers`` library
 reads the tokenizer. Each run is on one thread (``intra_op_num_threads=1``) and runs go side by
@@ -17,7 +32,9 @@ int8 runs each text alone (its activations are quantised with one scale per run,
 would make a text's vector depend on the others); fp32 sorts texts by length and batches them.
 
 Exports live under ``$CLAIMCLUSTER_HOME/onnx/`` (default ``~/.cache/claimcluster``), one
-directory per model id and recipe; they are derived data, rebuilt when missing or damaged.
+directory per model id, recipe and the onnxruntime and onnx versions that made it (their
+optimiser and quantiser make the graph, so another toolchain exports again, as does a card that
+names other versions); they are derived data, rebuilt when missing or damaged.
 """
 
 from __future__ import annotations
@@ -42,12 +59,14 @@ from claimcluster._files import file_sha256
 from claimcluster._locks import directory_write_lock
 from claimcluster.errors import ModelError, ModelIntegrityError
 
-__all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id",
+__all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id", "toolchain",
            "OnnxEncoder", "export"]
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 RECIPES = ("onnx", "onnx-int8")
-INT8_SUFFIX = "/onnx-int8"
+# Weights in [-64, 64] ("reduce_range"): no pair of uint8 x int8 products can saturate a 16-bit sum on any CPU.
+INT8_SUFFIX = "/onnx-int8-w7"
+INT8_WEIGHTS: dict[str, Any] = {"weight_type": "QInt8", "per_channel": True, "reduce_range": True}
 CARD = "onnx.json"
 # The lowest cosine between the torch vector and the exported model's vector on any probe.
 _MIN_COSINE = {"onnx": 0.9999, "onnx-int8": 0.95}
@@ -86,9 +105,24 @@ def source_model_id(model_id: str) -> str:
     return model_id[: -len(INT8_SUFFIX)] if model_id.endswith(INT8_SUFFIX) else model_id
 
 
+def toolchain() -> dict[str, str]:
+    """The versions of the packages that make an export's graph: ONNX Runtime (optimiser, quantiser) and onnx."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import onnxruntime
+
+    try:
+        onnx_version = version("onnx")
+    except PackageNotFoundError:  # run time needs no onnx; an export does, and is made with it
+        onnx_version = "none"
+    return {"onnxruntime": onnxruntime.__version__, "onnx": onnx_version}
+
+
 def export_dir(source_id: str, recipe: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9._+@-]+", "_", source_id)
-    return cache_root() / "onnx" / f"{safe}.{recipe}-v{RECIPE_VERSION}"
+    """Where the export of ``source_id`` with ``recipe`` by the installed onnxruntime and onnx lives."""
+    versions = toolchain()
+    name = f"{source_id}.{recipe}-v{RECIPE_VERSION}.ort{versions['onnxruntime']}.onnx{versions['onnx']}"
+    return cache_root() / "onnx" / re.sub(r"[^A-Za-z0-9._+@-]+", "_", name)
 
 
 class OnnxEncoder:
@@ -108,6 +142,10 @@ class OnnxEncoder:
         if not isinstance(self.card, dict) or digest != self.card.get("model_sha256"):
             raise ModelIntegrityError(f"{directory / 'model.onnx'} has sha256 {digest}, its card says "
                                       f"{self.card.get('model_sha256') if isinstance(self.card, dict) else None}")
+        made_with = {name: self.card.get("versions", {}).get(name) for name in ("onnxruntime", "onnx")}
+        if self.card.get("recipe_version") != RECIPE_VERSION or made_with != toolchain():
+            raise ModelIntegrityError(f"{directory} was exported by recipe {self.card.get('recipe_version')} with "
+                                      f"{made_with}, not recipe {RECIPE_VERSION} with {toolchain()}")
         tokenizer.no_padding()
         tokenizer.enable_truncation(int(self.card["max_seq_length"]))
         self._tokenizer = tokenizer
@@ -243,7 +281,6 @@ def _transformer_parts(model):
 
 
 def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, Any]:
-    import onnxruntime
     import torch
 
     transformer, tokenizer = _transformer_parts(model)
@@ -278,7 +315,8 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
-        quantize_dynamic(str(graph), str(final), weight_type=QuantType.QInt8, per_channel=True,
+        quantize_dynamic(str(graph), str(final), weight_type=getattr(QuantType, INT8_WEIGHTS["weight_type"]),
+                         per_channel=INT8_WEIGHTS["per_channel"], reduce_range=INT8_WEIGHTS["reduce_range"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     else:
         os.replace(graph, final)
@@ -292,7 +330,8 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         "model_id": model_id_for(source_id, recipe), "model_sha256": file_sha256(final),
         "max_seq_length": int(model.max_seq_length), "dimension": int(reference_dimension(model)),
         "inputs": inputs,
-        "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+        "versions": {"torch": torch.__version__, **toolchain()},
+        **({"int8_weights": INT8_WEIGHTS} if recipe == "onnx-int8" else {}),
     }
     (work / CARD).write_text(json.dumps(card), encoding="utf-8")
     exported = OnnxEncoder(work, threads=1)
