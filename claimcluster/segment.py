@@ -15,9 +15,13 @@ Example
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -101,6 +105,12 @@ class FurnitureRule:
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
+
+PARALLEL_MIN_DOCUMENTS = 200
+"""Corpora of this many documents or more are segmented in one process per core."""
+MAX_FURNITURE_SENTENCES = 8
+"""Paragraph rules drop a paragraph of at most this many sentences (a donation appeal, a comment policy); in a
+longer one, or in a document of one paragraph of several sentences, they drop only the sentences they match."""
 
 DEFAULT_FURNITURE_RULES: tuple[FurnitureRule, ...] = (
     FurnitureRule("comments", r"^(add a comment|leave a (reply|comment)|you must be logged in to post a comment"
@@ -279,16 +289,56 @@ def segment_documents(
     if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence) or not all(
             isinstance(r, FurnitureRule) for r in rules):
         raise InputError(f"rules must be a sequence of FurnitureRule (e.g. DEFAULT_FURNITURE_RULES), got {rules!r:.80}")
+    documents = list(documents)
+    workers = _workers(len(documents))
+    if workers > 1:
+        return _in_processes(documents, tuple(rules), min_words, max_chars, workers)
+    return _segment(documents, tuple(rules), min_words, max_chars)
+
+
+def _article_like(paragraph: str, n_paragraphs: int) -> bool:
+    """Whether a paragraph that a paragraph rule matched is an article rather than a block of furniture: the
+    only paragraph of its document, of several sentences, or one longer than any furniture block."""
+    n_sentences = sum(1 for _ in _sentence_spans(paragraph))
+    return n_sentences > MAX_FURNITURE_SENTENCES or (n_paragraphs == 1 and n_sentences > 2)
+
+
+def _workers(n_documents: int) -> int:
+    """Processes for segmenting ``n_documents``: one per core for large corpora (pySBD is pure Python and
+    holds one core), when this process may fork safely (no other Python thread running); else 1."""
+    if n_documents < PARALLEL_MIN_DOCUMENTS or "fork" not in multiprocessing.get_all_start_methods() \
+            or threading.active_count() > 1:
+        return 1
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+               n_documents // (PARALLEL_MIN_DOCUMENTS // 2))
+
+
+def _in_processes(documents: list[Document], rules: tuple[FurnitureRule, ...], min_words: int, max_chars: int,
+                  workers: int) -> Segmentation:
+    """:func:`_segment` over contiguous chunks of the documents in ``workers`` forked processes, joined in
+    order: the same sentences and rejections as one process gives."""
+    size = -(-len(documents) // (workers * 4))
+    chunks = [documents[i:i + size] for i in range(0, len(documents), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        parts = list(pool.map(_segment, chunks, *zip(*[(rules, min_words, max_chars)] * len(chunks))))
+    return Segmentation([s for part in parts for s in part.sentences], [r for part in parts for r in part.dropped])
+
+
+def _segment(documents: Sequence[Document], rules: tuple[FurnitureRule, ...], min_words: int,
+             max_chars: int) -> Segmentation:
     result = Segmentation()
     for document in documents:
         text = document.text
         document_language: str | None = None
         language_read = False
         blocks: list[tuple[int, int]] = []
-        for start, end in _paragraphs(text):
+        paragraphs = list(_paragraphs(text))
+        for start, end in paragraphs:
             norm = normalize_text(text[start:end])
             rule = _rule_for(norm, rules, ("paragraph", "rest"))
-            if rule is None:
+            if rule is None or _article_like(text[start:end], len(paragraphs)):
+                # A whole article on one line (JSONL and CSV bodies often are) is not furniture because one of
+                # its sentences is: its sentences are judged one by one below.
                 blocks.append((start, end))
                 continue
             if rule.scope == "rest":
@@ -298,13 +348,21 @@ def segment_documents(
             result.dropped.append(Rejection(f"{document.doc_id}@{start}:{end}", f"furniture:{rule.name}",
                                             text[start:end]))
         position = 0
+        rest = False
         for block_start, block_end in blocks:
+            if rest:
+                break
             for span_start, span_end in _sentence_spans(text[block_start:block_end]):
                 start, end = block_start + span_start, block_start + span_end
                 raw = text[start:end]
                 norm = normalize_text(raw)
                 where = f"{document.doc_id}@{start}:{end}"
-                rule = _rule_for(norm, rules, ("sentence", "paragraph"))
+                rule = _rule_for(norm, rules, ("sentence", "paragraph", "rest"))
+                if rule is not None and rule.scope == "rest":  # a comment section starts inside a long paragraph
+                    result.dropped.append(Rejection(f"{document.doc_id}@{start}:{len(text)}", f"furniture:{rule.name}",
+                                                    text[start:].strip()[:200]))
+                    rest = True
+                    break
                 if rule is not None:
                     result.dropped.append(Rejection(where, f"furniture:{rule.name}", raw))
                 elif len(norm.split()) < min_words:

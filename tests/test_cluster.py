@@ -172,3 +172,14 @@ def test_sparse_bridge_tree_has_the_all_pairs_tree_weight():
     dense, sparse = _spanning._dense_tree(R, core), _spanning._sparse_tree(R, core)
     assert len(dense) == len(sparse) == 299
     np.testing.assert_allclose(sparse[:, 2].sum(), dense[:, 2].sum(), rtol=1e-6)
+
+
+def test_a_representative_is_not_chosen_by_float_rounding():
+    from claimcluster.cluster import medoid
+
+    a = np.array([0.6, 0.8])
+    b = np.array([0.8, 0.6]) * (1 + 3e-8)  # a unit vector as another CPU's rounding may give it
+    # two members are equally central: the first is the representative, in either order
+    assert medoid(np.stack([a, b])) == 0 and medoid(np.stack([b, a])) == 0
+    c = np.array([0.7071068, 0.7071068])  # between them: the most central of three, wherever it stands
+    assert medoid(np.stack([a, b, c])) == 2 and medoid(np.stack([c, b, a])) == 0

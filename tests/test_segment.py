@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from claimcluster import DEFAULT_FURNITURE_RULES, Document, FurnitureRule, normalize_text, segment_documents
@@ -133,3 +135,29 @@ def test_a_very_long_paragraph_is_split_whole_with_exact_offsets():
     seg = segment_documents([Document(doc_id="d", text=text)])
     assert len(seg.sentences) == 300 and {s.text for s in seg.sentences} == {sentence}
     assert all(text[s.start:s.end] == s.text for s in seg.sentences)
+
+
+def test_an_article_on_one_line_is_not_dropped_whole_as_furniture(seed_corpus):
+    # JSONL and CSV bodies often have no newlines: a paragraph rule ("support us" -> donation) that matches one
+    # sentence must drop that sentence, not the article.
+    flat = [Document(d.doc_id, " ".join(d.text.split()), outlet=d.outlet) for d in seed_corpus.documents]
+    kept = segment_documents(flat)
+    per_document = {d.doc_id: sum(s.doc_id == d.doc_id for s in kept.sentences) for d in flat}
+    assert min(per_document.values()) >= 10, per_document
+    assert all(not r.reason.startswith("furniture:") or len(r.text) < 1000 for r in kept.dropped)
+    lined = segment_documents(seed_corpus.documents)  # with its lines, the same rules still drop whole lines
+    assert any(r.reason == "furniture:donation" for r in lined.dropped)
+
+
+def test_segmenting_in_processes_gives_what_one_process_gives(seed_corpus, monkeypatch):
+    from claimcluster import segment
+
+    docs = list(seed_corpus.documents)
+    serial = segment._segment(docs, DEFAULT_FURNITURE_RULES, 4, 1000)
+    parallel = segment._in_processes(docs, DEFAULT_FURNITURE_RULES, 4, 1000, workers=2)
+    assert parallel == serial and serial.sentences
+    # large corpora go to the processes, small ones and threaded callers stay in this one
+    monkeypatch.setattr(segment.threading, "active_count", lambda: 1)
+    assert segment._workers(10) == 1 and segment._workers(400) == min(len(os.sched_getaffinity(0)), 4)
+    monkeypatch.setattr(segment.threading, "active_count", lambda: 3)
+    assert segment._workers(10_000) == 1

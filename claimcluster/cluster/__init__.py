@@ -89,10 +89,17 @@ def _canonical_distinct(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return X[first], inverse.ravel(), counts
 
 
+MEDOID_TIE = 1e-6
+"""Total similarities closer than this are a tie, which goes to the first row: float rounding, which differs
+between CPUs, must not choose a claim's representative."""
+
+
 def medoid(block: np.ndarray) -> int:
-    """Row of ``block`` (unit vectors) with the largest total similarity to the others; ties to the first."""
-    centrality = block.astype(np.float64) @ block.sum(axis=0, dtype=np.float64)
-    return int(np.flatnonzero(centrality >= centrality.max() - 1e-9)[0])
+    """Row of ``block`` (unit vectors) with the largest total similarity to the others (its own left out);
+    ties (within :data:`MEDOID_TIE`) to the first."""
+    rows = block.astype(np.float64)
+    centrality = rows @ rows.sum(axis=0) - np.einsum("ij,ij->i", rows, rows)
+    return int(np.flatnonzero(centrality >= centrality.max() - MEDOID_TIE)[0])
 
 
 def canonical_labels(labels: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
