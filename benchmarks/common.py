@@ -53,8 +53,26 @@ def add_model_option(parser) -> None:
                              "plain base model)")
 
 
+# The flags that choose ONNX Runtime's int8 and float kernels.
+FLAGS = ("sse4_1", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni",
+         "avx512_bf16", "avx_vnni", "avx_vnni_int8", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def cpu() -> dict:
+    """This machine's CPU model and the vector-instruction flags of FLAGS it has (Linux; empty elsewhere)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {"model": platform.processor(), "flags": []}
+    lines = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    lines = {k.strip(): v.strip() for k, v in lines.items()}
+    have = set(lines.get("flags", "").split())
+    return {"model": lines.get("model name", ""), "flags": [f for f in FLAGS if f in have]}
+
+
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+            "cpu": cpu()}
 
 
 def peak_rss_mb() -> float:

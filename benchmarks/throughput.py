@@ -10,6 +10,12 @@ of the time each stage takes. The judge's stages (loading it, the gate, reading 
 over the time of the same run without those stages (claims then assembled from the density clusters,
 as ``cluster_documents(judge=None)`` does); ``--no-judge`` leaves them out. ``--split`` is accepted for
 symmetry with the other benchmarks and ignored: the corpus has no labels and no split.
+
+The baseline, in the same run: plain ``SentenceTransformer.encode`` (the packaged all-MiniLM-L6-v2 in torch
+fp32, batches of 32, its default) of the same kept sentences alone. ``ratio_to_plain_encode`` is its time
+over the whole pipeline's (above 1: the pipeline, judge included, is faster than embedding alone with plain
+sentence-transformers); ``ratio_to_plain_encode_without_judge`` the same without the judge's stages.
+``--no-baseline`` skips it. The machine's CPU flags are in ``machine``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 
 from benchmarks.common import emit, find_file, machine, peak_rss_mb
 from claimcluster import (
+    BASE_MODEL,
     Embedder,
     FieldMap,
     SameAssertionJudge,
@@ -44,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx-int8", "onnx", "torch"],
                         help="embedding backend (default: the Embedder's default)")
     parser.add_argument("--no-judge", action="store_true", help="claims from the density clusters alone")
+    parser.add_argument("--no-baseline", action="store_true", help="skip plain SentenceTransformer.encode")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -101,12 +109,18 @@ def main(argv: list[str] | None = None) -> dict:
         times["claims"] = time.perf_counter() - t
     total = time.perf_counter() - start
     n = len(sentences)
+    plain_seconds = None if args.no_baseline else _plain_encode_seconds([s.norm for s in sentences])
+    without_judge = total - sum(times.get(k, 0.0) for k in judging)
     result_json = {
         "documents": len(documents), "sentences": n, "claims": len(claims), "unclustered": len(unclustered),
         "seconds_total": round(total, 2), "sentences_per_second": round(n / total, 1),
         "pairs_judged": pairs, "pairs_judged_per_sentence": round(pairs / max(n, 1), 3),
-        "judge_cost_ratio": None if args.no_judge else round(
-            total / (total - sum(times[k] for k in judging)), 3),
+        "judge_cost_ratio": None if args.no_judge else round(total / without_judge, 3),
+        "plain_encode_seconds": None if plain_seconds is None else round(plain_seconds, 2),
+        "plain_encode_sentences_per_second": None if plain_seconds is None else round(n / plain_seconds, 1),
+        "ratio_to_plain_encode": None if plain_seconds is None else round(plain_seconds / total, 3),
+        "ratio_to_plain_encode_without_judge": None if plain_seconds is None else round(plain_seconds / without_judge,
+                                                                                         3),
         "stages": {name: {"seconds": round(sec, 2), "share": round(sec / total, 3),
                           "sentences_per_second": round(n / sec, 1) if sec > 0 else None}
                    for name, sec in times.items()},
@@ -115,6 +129,15 @@ def main(argv: list[str] | None = None) -> dict:
     }
     emit(result_json, args.json)
     return result_json
+
+
+def _plain_encode_seconds(texts: list[str]) -> float:
+    """Seconds plain sentence-transformers takes to embed ``texts`` (torch fp32, its defaults)."""
+    model = Embedder(BASE_MODEL, backend="torch").sentence_transformer()
+    model.encode(texts[:64])  # warm
+    t = time.perf_counter()
+    model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":
