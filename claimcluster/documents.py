@@ -17,8 +17,11 @@ import csv
 import io
 import json
 import os
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +29,7 @@ from claimcluster._validate import missing, scrub_surrogates, visible
 from claimcluster.errors import DocumentError
 
 __all__ = [
+    "published_at",
     "Document",
     "Sentence",
     "Rejection",
@@ -208,6 +212,31 @@ def from_records(
             )
         )
     return Corpus(documents, rejected)
+
+
+_NO_DATE = datetime(1, 1, 1)  # what parts a date leaves out are taken from (a month alone is its first day)
+
+
+@lru_cache(maxsize=65536)
+def published_at(value: str | None) -> datetime | None:
+    """The moment a publication date names, in UTC, read by ``dateutil``'s parser ("2024-03-01",
+    "1 March 2024", "Tue, 01 Mar 2024 10:00:00 +0100", digits of any script): a date alone is its midnight
+    UTC, a time without a zone is read as UTC. None for a missing or unreadable date ("2024-13-45",
+    "2024-02-30", "0000-01-01", "yesterday"). The original string is what outputs show; this is what orders."""
+    if value is None or not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text or not any(ch.isdigit() for ch in text):
+        return None
+    from dateutil import parser
+
+    try:
+        moment = parser.parse(text, default=_NO_DATE)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if moment.year < 1000 or moment.year == _NO_DATE.year:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _plain(value: Any) -> Any:

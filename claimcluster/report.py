@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from claimcluster.claims import STANCE_ORDER as STANCES
 from claimcluster.claims import Claim, ClaimSet
+from claimcluster.documents import published_at
 
 if TYPE_CHECKING:
     from claimcluster.index import Match
@@ -105,9 +106,9 @@ _INITIAL = {"repeats": "R", "denies": "D", "reports": "r"}
 
 
 def _day(member) -> str | None:
-    """The member's publication day (YYYY-MM-DD) when its date starts with one."""
-    text = (member.published or "")[:10]
-    return text if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit() else None
+    """The member's publication day in UTC (YYYY-MM-DD), None when its date is missing or unreadable."""
+    moment = published_at(member.published)
+    return moment.date().isoformat() if moment is not None else None
 
 
 def _member_item(m) -> str:

@@ -12,17 +12,22 @@ Endpoints (JSON in, JSON out):
   [{"query": ..., "matches": [...]}, ...]}`` — the texts are embedded together, which is where
   the throughput of a batch comes from.
 
-Bad input (blank text, k < 1, a bad min_score, too many texts) is answered 422 with
-``{"detail": ...}``. The handlers are plain functions, so the server runs them on its worker
-threads; :class:`~claimcluster.index.ClaimIndex` searches take its read lock and the ONNX
-encoder is thread-safe, so requests run side by side. The index is read-only here: rebuild it and
+Bad input (blank text, k < 1, a min_score that is not a number, "auto" or null — ``true`` is not a
+number —, a text longer than :data:`MAX_TEXT_CHARS`, too many texts) is answered 422 with
+``{"detail": ...}``; so is a text that is not valid Unicode (a lone surrogate), never with a server error.
+The handlers are plain functions, so the server runs them on its worker threads;
+:class:`~claimcluster.index.ClaimIndex` searches take its read lock and the ONNX encoder is thread-safe, so
+requests run side by side. The index is read-only here: rebuild it and
 restart the service to change it.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the request models from the
 # handlers' annotations, and those models are local to create_app (pydantic is an extra).
-from typing import TYPE_CHECKING, Literal
+import logging
+import socket
+from typing import TYPE_CHECKING, Annotated, Literal
 
+from claimcluster._validate import scrub_surrogates
 from claimcluster._version import __version__
 from claimcluster.errors import ClaimClusterError, InputError
 
@@ -33,31 +38,45 @@ __all__ = ["create_app", "run", "MAX_BATCH"]
 
 MAX_BATCH = 1024
 """Texts one ``/match/batch`` request may hold."""
+MAX_TEXT_CHARS = 20_000
+"""Characters one text may have (a claim look-up reads a sentence or a post, not a book)."""
+
+log = logging.getLogger(__name__)
 
 
 def create_app(index: "ClaimIndex"):
     """A FastAPI application answering look-ups against ``index``."""
     try:
         from fastapi import FastAPI, HTTPException
-        from pydantic import BaseModel, Field
+        from fastapi.encoders import jsonable_encoder
+        from fastapi.exceptions import RequestValidationError
+        from fastapi.responses import JSONResponse
+        from pydantic import BaseModel, Field, StrictFloat
     except ImportError as exc:
         raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
 
 
+    Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
     class Options(BaseModel):
         k: int = Field(5, ge=1, le=1000)
-        min_score: float | Literal["auto"] | None = "auto"
+        min_score: StrictFloat | Literal["auto"] | None = "auto"  # strict: true is not 1.0
         assess: bool = False
 
     class One(Options):
-        text: str
+        text: Text
 
     class Many(Options):
-        texts: list[str] = Field(..., max_length=MAX_BATCH)
+        texts: list[Text] = Field(..., max_length=MAX_BATCH)
 
     app = FastAPI(title="claimcluster", version=__version__,
                   description="Which known claims does a text repeat?")
     embedder = index._embedder()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes the input, which a lone surrogate makes impossible to encode (a 500)
+        return JSONResponse(status_code=422, content={"detail": _scrubbed(jsonable_encoder(exc.errors()))})
 
     def search(texts: list, options: Options) -> list:
         try:
@@ -83,6 +102,17 @@ def create_app(index: "ClaimIndex"):
     return app
 
 
+def _scrubbed(value):
+    """``value`` (JSON-ready) with every string's lone surrogates replaced, so that it encodes as UTF-8."""
+    if isinstance(value, str):
+        return scrub_surrogates(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    return value
+
+
 def run(index: "ClaimIndex", host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning") -> None:
     """Serve ``index`` until interrupted; the first search is made before the port opens, so the
     first request does not pay for loading the model, BM25 and the re-ranker."""
@@ -93,5 +123,14 @@ def run(index: "ClaimIndex", host: str = "127.0.0.1", port: int = 8000, *, log_l
         raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
     if len(index):
         index.search(["warm-up query"], k=1)
-
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise ClaimClusterError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using "
+                                "the port? choose another with --port)") from None
+    log.info("serving %d claims on http://%s:%d", len(index), host, listener.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    server.run(sockets=[listener])

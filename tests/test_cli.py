@@ -88,3 +88,16 @@ def test_html_report_is_one_file_a_researcher_can_search(tmp_path):
     quiet = subprocess.run([sys.executable, "-m", "claimcluster", "--quiet", "cluster", str(SEEDS), "--format", "json"],
                            capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == "" and json.loads(quiet.stdout)["summary"]["warnings"]
+
+
+def test_the_html_report_reads_odd_dates_without_failing(tmp_path):
+    sentence = "The ministry said that no Russian servicemen were killed in the strike near Deir Ezzor."
+    dates = ["2024-13-45", "2024-02-30", "0000-01-01", "\uff12\uff10\uff12\uff14-\uff10\uff13-\uff10\uff11",
+             "2024-03-02"]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": f"{sentence} Other news item number {i} today.",
+                                        "outlet": f"Outlet {i}", "published": d}) + "\n"
+                            for i, d in enumerate(dates)))
+    result = CliRunner().invoke(main, ["cluster", str(path), "--format", "html", "--min-cluster-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2024-03-01" in result.output and "2024-13-45" in result.output  # read, and shown as given

@@ -20,6 +20,9 @@ CLAIMS = {
 }
 
 
+server_directory: list = []
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
     directory = tmp_path_factory.mktemp("serve") / "index"
@@ -30,6 +33,7 @@ def server(tmp_path_factory, embedder):
     process = subprocess.Popen([sys.executable, "-m", "claimcluster", "serve", str(directory), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
+    server_directory[:] = [directory]
     deadline = time.monotonic() + 180
     try:
         while True:
@@ -78,6 +82,8 @@ def test_batch_answers_each_text_in_order_and_concurrent_requests_agree(server):
     ({"text": "   "}, "white space"),
     ({"text": "ok", "k": 0}, "greater than or equal to 1"),
     ({"text": "ok", "min_score": "high"}, "min_score"),
+    ({"text": "ok", "min_score": True}, "min_score"),
+    ({"text": "x" * 20_001}, "at most 20000 characters"),
     ({"texts": ["fine", None]}, "texts"),
     ({}, "text"),
 ])
@@ -87,3 +93,19 @@ def test_bad_requests_get_422_with_the_reason(server, body, message):
     assert reply.status_code == 422
     assert message in reply.text
     assert httpx.get(server + "/health").status_code == 200  # the server is still up
+
+
+def test_a_lone_surrogate_is_refused_cleanly_and_the_connection_stays_usable(server):
+    body = '{"text": "\\ud800 Russia denied that Russian soldiers died in Syria"}'  # valid JSON, not valid text
+    with httpx.Client() as client:
+        reply = client.post(server + "/match", content=body, headers={"content-type": "application/json"})
+        assert reply.status_code == 422 and "\ufffd Russia" in reply.text
+        assert client.get(server + "/health").status_code == 200  # the same connection
+
+
+def test_a_port_in_use_is_refused_before_serving(server):
+    port = server.rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "claimcluster", "serve", str(server_directory[0]), "--port", port],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "cannot listen on 127.0.0.1:" in done.stderr
+    assert "serving" not in done.stderr

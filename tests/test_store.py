@@ -276,10 +276,10 @@ def test_a_killed_migration_leaves_the_old_store_or_the_new(embedder, tmp_path):
 
 
 def without_languages(value):
-    """``value`` without the language and gate fields, which the previous release did not have."""
+    """``value`` without the language, gate and date-reading fields, which the previous release did not have."""
     if isinstance(value, dict):
         return {k: without_languages(v) for k, v in value.items()
-                if k not in ("language", "languages", "not_checkable")}
+                if k not in ("language", "languages", "not_checkable", "dated")}
     if isinstance(value, list):
         return [without_languages(v) for v in value]
     return value
@@ -500,3 +500,51 @@ def test_a_match_is_assessed_on_the_text_the_search_read(four_then_five):
     assessed_tweet = store.match(tweet, k=1, assess=True)[0]
     assert assessed_plain and [m.to_json(assess=True) for m in assessed_tweet] == [
         m.to_json(assess=True) for m in assessed_plain]
+
+
+def test_dates_are_read_not_compared_as_strings(embedder, tmp_path):
+    sentence = "The ministry said that no Russian servicemen were killed in the strike near Deir Ezzor."
+    filler = ["Markets fell sharply in Asia on the news.", "The weather in Moscow was unusually warm.",
+              "A new phone was released in Seoul today.", "The football match ended in a draw."]
+
+    def doc(i, outlet, published):
+        return Document(f"d{i}", f"{sentence} {filler[i % 4]}", outlet=outlet, published=published)
+
+    store = ClaimStore.create(tmp_path / "claims", [doc(0, "Later Daily", "1 March 2024"),
+                                                    doc(1, "Earliest Post", "2023-12-01"),
+                                                    doc(2, "Zoned Times", "2024-03-01T01:00:00+05:00")],
+                              embedder=embedder, min_cluster_size=2)
+    # an undated report of a later batch, and one whose date cannot be read, are not the first carriers
+    store.update([doc(3, "Undated Wire", None), doc(4, "Broken Clock", "2024-13-45")])
+    (claim,) = [c for c in store.claims() if any(m.text == sentence for m in c.members)]
+    line = store.timeline(claim.id)
+    assert [e["outlet"] for e in line] == ["Earliest Post", "Zoned Times", "Later Daily", "Undated Wire",
+                                           "Broken Clock"]
+    assert [e["when"] for e in line] == ["2023-12-01", "2024-03-01T01:00:00+05:00", "1 March 2024", "batch 1",
+                                         "batch 1"]
+    spread = store.spread(claim.id)
+    assert spread["first_outlet"] == "Earliest Post" and spread["first_seen"] == "2023-12-01"
+    assert spread["last_seen"] == "1 March 2024"
+    # the HTML report reads the same dates, and a date it cannot read is shown, not fatal
+    result = CliRunner().invoke(main, ["store", "show", str(tmp_path / "claims"), "--format", "html"])
+    assert result.exit_code == 0 and "2024-13-45" in result.output
+
+
+def test_a_store_whose_records_name_another_model_is_refused_by_its_vectors(docs, embedder, tmp_path):
+    import sqlite3
+
+    from claimcluster import BASE_MODEL
+
+    path = tmp_path / "claims"
+    ClaimStore.create(path, docs[:2], embedder=embedder, min_cluster_size=2).close()
+    plain = Embedder(BASE_MODEL)  # the same dimension, other vectors
+    with sqlite3.connect(path / "store.sqlite") as conn:  # records that name the plain model
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'model_id'", (json.dumps(plain.model_id),))
+    store = ClaimStore.open(path, embedder=plain)
+    with pytest.raises(ModelMismatchError, match="stored vectors are not what"):
+        store.match("Russia denied that its soldiers died in Syria")
+    result = CliRunner().invoke(main, ["store", "check", str(path), "--model", BASE_MODEL])
+    assert result.exit_code == 2 and "stored vectors are not what" in result.output
+    with sqlite3.connect(path / "store.sqlite") as conn:  # with its true model named again, it reads as before
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'model_id'", (json.dumps(embedder.model_id),))
+    assert ClaimStore.open(path, embedder=embedder).verify()["sentences"] > 0

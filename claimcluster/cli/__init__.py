@@ -219,9 +219,7 @@ def serve(directory, host, port, model):
     from claimcluster.index import ClaimIndex
     from claimcluster.serve import run
 
-    loaded = ClaimIndex.load(directory, embedder_or_none(model))
-    click.echo(f"serving {len(loaded)} claims from {directory} on http://{host}:{port}", err=True)
-    run(loaded, host, port)
+    run(ClaimIndex.load(directory, embedder_or_none(model)), host, port)  # says "serving ..." once it listens
 
 
 

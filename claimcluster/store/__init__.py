@@ -42,7 +42,7 @@ from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_SAMPLES,
 )
-from claimcluster.documents import Corpus, Document, check_documents
+from claimcluster.documents import Corpus, Document, check_documents, published_at
 from claimcluster.embed import Embedder, embedder_for
 from claimcluster.errors import InputError, ModelMismatchError, StorageError
 from claimcluster.judge import judge_for
@@ -64,6 +64,10 @@ log = logging.getLogger(__name__)
 COMPACT_AFTER = 32
 # Reads of the vectors tried when a writer moved the store on meanwhile.
 READ_ATTEMPTS = 3
+# Stored sentences embedded again when a store's vectors are first read: the model must give the stored vectors
+# back (the same int8 kernels' integer part everywhere: other CPUs stay above 0.999).
+VECTOR_CHECKS = 3
+MIN_VECTOR_COSINE = 0.99
 
 class ClaimStore:
     """A directory of claims that grows with each batch of documents. Use create() or open()."""
@@ -75,6 +79,7 @@ class ClaimStore:
         self._records = records
         self._work: Work | None = None
         self._model_checked = True
+        self._vectors_checked = False
         self.settings = ClaimSettings.stored(records.meta()["settings"], path)
 
     # -- opening and creating ------------------------------------------------------------
@@ -222,8 +227,12 @@ class ClaimStore:
         return done
 
     def verify(self) -> dict[str, int]:
-        """Check everything on disk (:meth:`claimcluster.store._records.Records.verify`); counts of what was checked."""
-        return self._records.verify(int(self._records.meta()["dimension"]))
+        """Check everything on disk (:meth:`claimcluster.store._records.Records.verify`) and that the stored
+        vectors are what the embedding model makes of their sentences; counts of what was checked."""
+        counts = self._records.verify(int(self._records.meta()["dimension"]))
+        self._vectors_checked = False
+        self._load_work()
+        return counts
 
     def _checked_embedder(self) -> Embedder:
         """The embedder, once checked against the model the store was built with."""
@@ -251,7 +260,24 @@ class ClaimStore:
         generation = self._records.generation()
         if self._work is None or self._work.generation != generation:
             self._work = _reads.work(self._records, self.path, generation)
+        if not self._vectors_checked:
+            self._check_vectors(self._work)
         return self._work
+
+    def _check_vectors(self, work: Work) -> None:
+        """ModelMismatchError unless the model makes the stored vectors of a few stored sentences again (a store
+        whose records name another model of the same dimension would otherwise match wrongly)."""
+        rows = sorted(set(np.linspace(0, len(work.norms) - 1, min(VECTOR_CHECKS, len(work.norms))).astype(int)))
+        if rows:
+            made = self.embedder.encode([work.norms[r] for r in rows])
+            cosines = np.einsum("ij,ij->i", made.astype(np.float64), work.vectors[rows].astype(np.float64))
+            if float(cosines.min()) < MIN_VECTOR_COSINE:
+                row = rows[int(cosines.argmin())]
+                raise ModelMismatchError(
+                    f"{self.path}: the stored vectors are not what {self.embedder.model_id} makes (cosine "
+                    f"{cosines.min():.3f} for stored sentence {row}); the store was built with another model: open "
+                    "it with that one")
+        self._vectors_checked = True
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -311,29 +337,37 @@ class ClaimStore:
         return str(self._records.meta()["model_id"])
 
     def timeline(self, claim_id: int) -> list[dict[str, Any]]:
-        """Members in order of appearance: document date when given, else insertion order.
+        """Members in order of appearance: dated ones by their publication moment in UTC (dates are parsed,
+        :func:`claimcluster.documents.published_at`), then those without a readable date in insertion order.
 
-        Each entry: ``when`` (date or ``batch N``), doc_id, outlet, language, text, and
-        ``first_for_outlet`` for the first appearance of each outlet.
+        Each entry: ``when`` (the date as given, or ``batch N``), ``dated``, doc_id, outlet, language, text,
+        and ``first_for_outlet`` for the first appearance of each outlet.
         """
         claim = self.claim(claim_id)
         batch_of = _reads.batches(self._records, sorted({m.doc_id for m in claim.members}))
-        ordered = sorted(claim.members, key=lambda m: (m.published or "", batch_of[m.doc_id], m.doc_id, m.position))
+
+        def order(m: Member) -> tuple:
+            moment = published_at(m.published)
+            return (moment is None, moment.timestamp() if moment else 0.0, batch_of[m.doc_id], m.doc_id, m.position)
+
         seen: set[str] = set()
         out = []
-        for m in ordered:
-            out.append({"when": m.published or f"batch {batch_of[m.doc_id]}", "doc_id": m.doc_id,
-                        "outlet": m.source, "language": m.language, "text": m.text,
+        for m in sorted(claim.members, key=order):
+            dated = published_at(m.published) is not None
+            out.append({"when": m.published if dated else f"batch {batch_of[m.doc_id]}", "dated": dated,
+                        "doc_id": m.doc_id, "outlet": m.source, "language": m.language, "text": m.text,
                         "first_for_outlet": m.source not in seen})
             seen.add(m.source)
         return out
 
     def spread(self, claim_id: int) -> dict[str, Any]:
         """First and last seen, the outlets that carried the claim and which carried it first, and the
-        languages it was carried in, the first one first."""
+        languages it was carried in, the first one first. First and last are read from dated members; an
+        undated one is first only when no member has a readable date."""
         line = self.timeline(claim_id)
+        dated = [e for e in line if e["dated"]] or line
         languages = list(dict.fromkeys(e["language"] for e in line if e["language"] is not None))
-        return {"first_seen": line[0]["when"], "last_seen": line[-1]["when"], "first_outlet": line[0]["outlet"],
+        return {"first_seen": dated[0]["when"], "last_seen": dated[-1]["when"], "first_outlet": dated[0]["outlet"],
                 "outlets": sorted({e["outlet"] for e in line}), "first_language": languages[0] if languages else None,
                 "languages": languages}
 
