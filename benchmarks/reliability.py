@@ -2,7 +2,9 @@
 
     python -m benchmarks.reliability [--kills 20] [--json]
 
-Every probe goes through the public API (library or CLI) with the real model, FAISS and files. A probe
+Every probe goes through the public API (library or CLI) with the real model, FAISS and files. Groups: A hostile
+inputs, B edge cases, C saved things that cannot lie, D files the library must not touch, E dates, F readers
+while a writer moves a directory on. A probe
 passes when the call either works and keeps everything, or raises a claimcluster error (the CLI: exit 2
 and one line on stderr); a raw exception, a traceback, a silent loss or a half-done state fails it.
 Faults: each file write of a store update fails in turn with ENOSPC (memory and disk must be as before,
@@ -159,6 +161,149 @@ def probes(work: Path) -> list[dict]:
           lambda: claim_ids(cluster_documents(docs, embedder=embedder, granularity="assertion", min_cluster_size=2))
           == claim_ids(cluster_documents(docs[::-1], embedder=embedder, granularity="assertion",
                                          min_cluster_size=2)), "handled", bool)
+    rows += files_it_must_not_touch(work, embedder, docs, index)
+    rows += dates(work, embedder)
+    rows += readers_while_writing(work, embedder, docs)
+    return rows
+
+
+LOOKALIKES = {"documents.1.jsonl": "{}\n", "claims.7.jsonl": "{}\n", "segment.2.npy": "theirs",
+              "segment.9.npy": "theirs", ".store.sqlite.new-mybackup": "theirs", "index.2.faiss": "theirs",
+              "records.3.jsonl": "theirs", "part.0.jsonl": "{}\n"}
+
+
+def _planted(directory: Path) -> Callable[[], bool]:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in LOOKALIKES.items():
+        (directory / name).write_text(text)
+    return lambda: all((directory / n).is_file() and (directory / n).read_text() == t for n, t in LOOKALIKES.items())
+
+
+def files_it_must_not_touch(work: Path, embedder, docs: list, index) -> list[dict]:
+    """D: files the library did not write, beside or under what it writes, are never removed or overwritten."""
+    from click.testing import CliRunner
+
+    from claimcluster import ClaimIndex, ClaimStore, Embedder
+    from claimcluster.cli import main
+
+    rows = []
+
+    def probe(what: str, call: Callable[[], object], intact: Callable[[], bool], expect: str) -> None:
+        kind, detail, _ = outcome(call)
+        rows.append({"group": "D", "probe": what, "outcome": kind, "detail": detail,
+                     "ok": kind == expect and intact()})
+
+    intact = _planted(work / "d1")
+    probe("store create over the user's files", lambda: ClaimStore.create(work / "d1", docs[:2], embedder=embedder,
+                                                                          min_cluster_size=2), intact, "clear error")
+    store = ClaimStore.create(work / "d2", docs[:2], embedder=embedder, min_cluster_size=2)
+    intact = _planted(work / "d2")
+    probe("store update + compact beside the user's files",
+          lambda: (store.update(docs[2:4]), store.update(docs[4:]), store.compact()), intact, "handled")
+    intact = _planted(work / "d3")
+    probe("index save over the user's files", lambda: index.save(work / "d3"), intact, "clear error")
+    index.save(work / "d4")
+    intact = _planted(work / "d4")
+    probe("index saved again, twice, beside the user's files",
+          lambda: (index.save(work / "d4"), index.save(work / "d4"), len(ClaimIndex.load(work / "d4", embedder))),
+          intact, "handled")
+    listing = sorted(p.name for p in (work / "d2").iterdir())
+    probe("index save into a store", lambda: index.save(work / "d2"),
+          lambda: sorted(p.name for p in (work / "d2").iterdir()) == listing, "clear error")
+    data = work / "d5.jsonl"
+    data.write_text('{"id": "a", "text": "Russia denied the report of deaths in Syria."}\n')
+    before = data.read_text()
+
+    def cli(args: list[str]):
+        result = CliRunner().invoke(main, args)
+        if result.exit_code == 2:
+            from claimcluster import InputError
+
+            raise InputError(result.output.strip().splitlines()[-1])
+        return result.exit_code
+
+    probe("cluster --out its own input", lambda: cli(["cluster", str(data), "--format", "json", "--out", str(data)]),
+          lambda: data.read_text() == before, "clear error")
+    notes = work / "notes.txt"
+    notes.write_text("my notes")
+    probe("--cache a file that is not a cache", lambda: Embedder(cache=notes).encode(["x y z"]),
+          lambda: notes.read_text() == "my notes" and sorted(p.name for p in work.glob("notes.txt*")) == ["notes.txt"],
+          "clear error")
+    return rows
+
+
+def dates(work: Path, embedder) -> list[dict]:
+    """E: dates are read (not compared as strings), in UTC; odd dates are shown, not fatal."""
+    from claimcluster import ClaimStore, Document, cluster_documents, render_html
+
+    sentence = "The ministry said that no Russian servicemen were killed in the strike near Deir Ezzor."
+    filler = ["Markets fell in Asia.", "The weather was warm.", "A phone was released.", "The match was a draw."]
+    given = [("Later", "1 March 2024"), ("Earliest", "2023-12-01"), ("Zoned", "2024-03-01T01:00:00+05:00")]
+    store = ClaimStore.create(work / "e1", [Document(f"e{i}", f"{sentence} {filler[i]}", outlet=o, published=d)
+                                            for i, (o, d) in enumerate(given)], embedder=embedder, min_cluster_size=2)
+    store.update([Document("e3", f"{sentence} {filler[3]}", outlet="Undated")])
+    rows = []
+    kind, detail, value = outcome(lambda: [e["outlet"] for e in store.timeline(store.claims()[0].id)])
+    rows.append({"group": "E", "probe": "timeline of 1 March 2024, 2023-12-01, +05:00, undated", "outcome": kind,
+                 "detail": detail, "ok": value == ["Earliest", "Zoned", "Later", "Undated"]})
+    odd = ["2024-13-45", "2024-02-30", "0000-01-01", "\uff12\uff10\uff12\uff14-\uff10\uff13-\uff10\uff11"]
+    kind, detail, _ = outcome(lambda: render_html(cluster_documents(
+        [Document(f"o{i}", f"{sentence} {filler[i]}", outlet=f"O{i}", published=d) for i, d in enumerate(odd)],
+        embedder=embedder, min_cluster_size=2)))
+    rows.append({"group": "E", "probe": "HTML report of odd dates", "outcome": kind, "detail": detail[:60],
+                 "ok": kind == "handled"})
+    return rows
+
+
+def readers_while_writing(work: Path, embedder, docs: list, loads: int = 60) -> list[dict]:
+    """F: readers of an index saved again and of a store compacted meanwhile (threads of one process)."""
+    import threading
+
+    from claimcluster import ClaimIndex, ClaimStore
+
+    rows = []
+    index = ClaimIndex(embedder).add([f"Claim number {i} about the ministry." for i in range(50)])
+    index.save(work / "f1")
+    failures: list[str] = []
+    done = threading.Event()
+
+    def resave() -> None:
+        while not done.is_set():
+            index.save(work / "f1")
+
+    writer = threading.Thread(target=resave)
+    writer.start()
+    for _ in range(loads):
+        kind, detail, _ = outcome(lambda: ClaimIndex.load(work / "f1", embedder))
+        if kind != "handled":
+            failures.append(detail)
+    done.set()
+    writer.join()
+    rows.append({"group": "F", "probe": f"{loads} index loads while it is saved again", "outcome":
+                 "handled" if not failures else "clear error", "detail": failures[0] if failures else "none failed",
+                 "ok": not failures})
+    store = ClaimStore.create(work / "f2", docs[:1], embedder=embedder, min_cluster_size=2)
+    failures = []
+    done.clear()
+
+    def grow() -> None:
+        for document in docs[1:]:
+            store.update([document])
+            store.compact()
+        done.set()
+
+    writer = threading.Thread(target=grow)
+    writer.start()
+    reads = 0
+    while not done.is_set() or reads < 5:
+        kind, detail, _ = outcome(lambda: ClaimStore.open(work / "f2", embedder=embedder).match("Russia denied it"))
+        reads += 1
+        if kind != "handled":
+            failures.append(detail)
+    writer.join()
+    rows.append({"group": "F", "probe": f"{reads} store reads during updates and compactions", "outcome":
+                 "handled" if not failures else "clear error", "detail": failures[0] if failures else "none failed",
+                 "ok": not failures})
     return rows
 
 
@@ -167,8 +312,11 @@ def claim_ids(result) -> list:
 
 
 def faults(work: Path) -> dict:
-    """Each file write of an update fails in turn (ENOSPC); count trials that lost nothing."""
-    import claimcluster._persist as persist
+    """Each write of a store update fails in turn with ENOSPC (the segment file, its fsync and rename, the
+    journal, the transaction); count the trials that lost nothing (memory and disk as before, and the retry
+    gives what a clean update gives)."""
+    import claimcluster._files as files
+    import claimcluster.store._records as records
     from claimcluster import ClaimClusterError, ClaimStore, Embedder, load_documents
 
     embedder = Embedder()
@@ -177,39 +325,51 @@ def faults(work: Path) -> dict:
     shutil.copytree(work / "fault-base", work / "fault-clean")
     clean = ClaimStore.open(work / "fault-clean", embedder=embedder)
     clean.update(docs[3:])
-    real = {"atomic_write_bytes": persist.atomic_write_bytes, "atomic_write_text": persist.atomic_write_text}
-    writes = len(json.loads((work / "fault-clean" / "manifest.json").read_text())["files"]) + 1  # and the manifest
-    trials = intact = 0
-    for fail_at in range(writes):
-        path = work / f"fault-{fail_at}"
-        shutil.copytree(work / "fault-base", path)
-        store = ClaimStore.open(path, embedder=embedder)
-        before = state(store)
+    targets = [(records, "atomic_write_bytes"), (records, "_insert"), (files.os, "fsync"), (files.os, "replace")]
+    trials = intact = writes = 0
+    for target, name in targets:
+        real = getattr(target, name)
         calls = [0]
 
-        def failing(function, calls=calls, fail_at=fail_at):
-            def write(target, data):
-                calls[0] += 1
-                if calls[0] - 1 == fail_at:
-                    raise OSError(errno.ENOSPC, "No space left on device")
-                return function(target, data)
-            return write
+        def counting(*args, real=real, calls=calls, **kwargs):
+            calls[0] += 1
+            return real(*args, **kwargs)
 
-        for name, function in real.items():
-            setattr(persist, name, failing(function))
+        shutil.copytree(work / "fault-base", work / "fault-count", dirs_exist_ok=True)
+        setattr(target, name, counting)
         try:
-            store.update(docs[3:])
-            failed = False
-        except ClaimClusterError:
-            failed = True
+            ClaimStore.open(work / "fault-count", embedder=embedder).update(docs[3:])
         finally:
-            for name, function in real.items():
-                setattr(persist, name, function)
-        trials += 1
-        ok = failed and state(store) == before == state(ClaimStore.open(path, embedder=embedder))
-        if failed:
-            store.update(docs[3:])  # the retry
-        intact += ok and state(store) == state(clean) == state(ClaimStore.open(path, embedder=embedder))
+            setattr(target, name, real)
+        shutil.rmtree(work / "fault-count")
+        writes += calls[0]
+        for fail_at in range(calls[0]):
+            path = work / f"fault-{name}-{fail_at}"
+            shutil.copytree(work / "fault-base", path)
+            store = ClaimStore.open(path, embedder=embedder)
+            before, listing = state(store), sorted(p.name for p in path.iterdir())
+            seen = [0]
+
+            def failing(*args, real=real, seen=seen, fail_at=fail_at, **kwargs):
+                seen[0] += 1
+                if seen[0] - 1 == fail_at:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real(*args, **kwargs)
+
+            setattr(target, name, failing)
+            try:
+                store.update(docs[3:])
+                failed = False
+            except ClaimClusterError:
+                failed = True
+            finally:
+                setattr(target, name, real)
+            trials += 1
+            ok = not failed or (state(store) == before == state(ClaimStore.open(path, embedder=embedder))
+                                and sorted(p.name for p in path.iterdir()) == listing)
+            if failed:
+                store.update(docs[3:])  # the retry
+            intact += ok and state(store) == state(clean) == state(ClaimStore.open(path, embedder=embedder))
     return {"writes_per_update": writes, "trials": trials, "nothing_lost": intact}
 
 
