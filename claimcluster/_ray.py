@@ -115,12 +115,10 @@ class _SegmentAndEmbed:
     """One actor of the pool: one model, loaded once; segments and embeds batches of documents."""
 
     def __init__(self, model: str, backend: str, options: dict[str, Any]):
-
         self.embedder = Embedder(model, backend=backend)
         self.options = options
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-
         documents, rejected = [], []
         for row in batch["document"]:
             fields = json.loads(str(row))

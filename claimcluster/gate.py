@@ -204,7 +204,6 @@ def _named_denial(text: str) -> bool:
     """A denial or negation about someone named ("Macaulay Culkin is NOT dead.", "Francis did not say..."): the
     model, which learned from debates and tweets, scores these short denials low, and a denial is exactly what
     a claim's reader needs to see, so the model alone never holds one back."""
-
     if not NEGATION.search(text):
         return False
     words = _WORD.findall(text)

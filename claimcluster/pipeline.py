@@ -233,7 +233,6 @@ def _language_warnings(sentences: Sequence[Sentence], embedder: Embedder) -> lis
     """A warning when an English-only model is given many sentences in other languages: it groups them
     by language, not by claim (on fnc1 the default model made one claim of 30 French sentences of two articles
     on two unrelated stories, and one of four Arabic tweets)."""
-
     if embedder.model_id == MODEL_ID:
         return []
     counts: dict[str, int] = {}

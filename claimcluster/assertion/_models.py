@@ -92,7 +92,6 @@ def model_json(kind: str, model_id: str | None, linear: LinearModel, **extra: An
 
 
 def save_model(path: Path, data: dict[str, Any]) -> None:
-
     atomic_write_text(path, json.dumps(data) + "\n")
 
 

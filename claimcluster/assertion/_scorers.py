@@ -37,7 +37,6 @@ claimed, without endorsing)."""
 
 
 def _default_model_id() -> str:
-
     return default_model_id()
 
 

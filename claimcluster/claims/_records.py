@@ -210,7 +210,6 @@ class ClaimSet:
         return pd.DataFrame(rows, columns=columns)
 
     def to_parquet(self, path: str | os.PathLike) -> None:
-
         buffer = io.BytesIO()
         self.to_dataframe().to_parquet(buffer, index=False)
         atomic_write_bytes(path, buffer.getvalue())

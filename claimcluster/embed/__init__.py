@@ -65,7 +65,6 @@ def default_model_id() -> str:
     """``model_id`` of ``Embedder(backend="torch")`` (the packaged base with the shipped delta; the
     id the shipped scorers carry), read from the delta's card without loading the model; the
     hashes are verified when the model loads. The int8 backend appends ``/onnx-int8-w7``."""
-
     card = read_card(SHIPPED_DELTA_DIR)
     return f"{BASE_MODEL}+{card['name']}@{card['delta_sha256'][:16]}"
 
@@ -142,7 +141,6 @@ class Embedder:
     # -- loading -------------------------------------------------------------------------
     def _resolve(self) -> tuple[str, Path | None, str | None, Path | None]:
         """Return (name, local dir or None, expected sha256 or None, delta dir or None)."""
-
         packaged = (BASE_MODEL, packaged_model_path(), self.expected_sha256 or DEFAULT_WEIGHTS_SHA256)
         if self.model in BASE_ALIASES:
             return (*packaged, None)
@@ -246,7 +244,6 @@ class Embedder:
 
     def _onnx(self, recipe: str):
         """(OnnxEncoder, model_id): the cached export, made (with torch, once) when missing or damaged."""
-
         source = self._source_id()
         if source is None:
             source = self._torch()[1]
@@ -388,7 +385,6 @@ def embedder_for(model_id: str, **options: Any) -> Embedder:
     packaged base or default model with the backend named in the id (torch for a plain id, whose
     vectors the fp32 export would give too); the default Embedder for any other id, which the
     caller's model check then refuses with its message."""
-
     if model_id == MULTILINGUAL_MODEL_ID:
         return Embedder(MULTILINGUAL_MODEL, **options)
     source = source_model_id(model_id)
@@ -401,7 +397,6 @@ def embedder_for(model_id: str, **options: Any) -> Embedder:
 
 
 def _is_delta_path(model: str) -> bool:
-
     path = Path(model).expanduser()
     return path.is_dir() and is_delta_dir(path)
 

@@ -228,7 +228,6 @@ def cpu_threads(threads: int | None) -> int:
 
 def export(model, source_id: str, recipe: str, directory: Path) -> None:
     """Export a loaded SentenceTransformer to ``directory`` with ``recipe``; ModelError if it cannot."""
-
     if recipe not in RECIPES:
         raise ModelError(f"unknown ONNX recipe {recipe!r}; one of {', '.join(RECIPES)}")
     directory.parent.mkdir(parents=True, exist_ok=True)

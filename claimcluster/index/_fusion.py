@@ -43,7 +43,6 @@ class FusionWeights:
     extra_dense_weight: float = 0.25
 
     def __post_init__(self) -> None:
-
         for name in ("lexical_weight", "extra_dense_weight"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):

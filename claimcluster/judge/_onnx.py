@@ -50,7 +50,6 @@ PROBES = (
 
 
 def export_dir(card: dict[str, Any]) -> Path:
-
     return cache_root() / "judge" / f"{card['name']}@{card['judge_sha256'][:16]}.onnx-v{RECIPE_VERSION}"
 
 
@@ -98,7 +97,6 @@ class OnnxJudge:
 
 def load_or_export(loaded, card: dict[str, Any]) -> OnnxJudge:
     """The cached export of this judge, made now (from ``loaded``: tokenizer, encoder, head) if missing or damaged."""
-
     directory = export_dir(card)
     try:
         return OnnxJudge(directory, card["judge_sha256"])

@@ -38,7 +38,6 @@ def read_judge_card(directory: Path) -> dict[str, Any]:
 
 def base_encoder():
     """Tokenizer and transformer of the packaged all-MiniLM-L6-v2, its weights hash checked; and the hash."""
-
     path = packaged_model_path()
     digest = weights_sha256(path / "model.safetensors")
     if digest != DEFAULT_WEIGHTS_SHA256:
@@ -53,7 +52,6 @@ def base_encoder():
 
 
 def _verified_bytes(directory: Path, card: dict[str, Any]) -> bytes:
-
     return verified_file(directory / JUDGE_FILE, card["judge_sha256"], "judge", "judge")[0]
 
 

@@ -163,7 +163,6 @@ class ClaimStore:
         in place: every file of the old store is checked first; its claims, members, ids and merge
         suggestions are kept, and each member's stance is computed once. A kill during the
         migration leaves the old store or the new one. A store already in this format is opened."""
-
         path = check_path(path, what="store path")
         lock_timeout = check_seconds(lock_timeout, name="lock_timeout")
         with directory_write_lock(path, lock_timeout):

@@ -238,7 +238,6 @@ class Update:
         """(labels, representative positions, radii) of the pool's proposed claims read by the judge
         (:func:`claimcluster.claims.formation.form_claims`); a claim keeps the radius of the proposal it came from,
         and at assertion granularity its denials are left unclustered."""
-
         work = self.work
         texts = [work.norms[r] for r in pool]
         checkable = np.array([reason is None for reason in gate_reasons(texts)], dtype=bool)
