@@ -1,6 +1,8 @@
-"""Claim matching on CLEF-2020 CheckThat! Task 2: tweets against 10,375 fact-checked claims.
+"""Claim matching on CheckThat! Task 2: tweets against fact-checked claims (the 2020 edition's 10,375
+claims, or the 2022 edition's 14,231 with string claim ids: the same file layout).
 
     python -m benchmarks.clef --data benchmarks/data/clef2020_checkthat_task2 [--split dev|test|train] [--json]
+    python -m benchmarks.clef --data ../shared/data/checkthat2022_2a [--split dev|test|train] [--json]
 
 Indexes every verified claim (its text; its article title feeds the BM25 side and a share of
 the dense score) and ranks them for each tweet of the split. Reports MAP@1/3/5 (MAP@5 is the
