@@ -189,7 +189,7 @@ def from_records(
             reason = f"no text in field {fields.text!r}" if missing(text) else f"field {fields.text!r} is not a string"
             rejected.append(Rejection(where, reason))
             continue
-        if not text.strip():
+        if not visible(text):  # blank, or only zero-width and control characters
             rejected.append(Rejection(where, f"field {fields.text!r} is blank"))
             continue
         doc_id = _as_str(record.get(fields.id)) if fields.id else None

@@ -101,3 +101,22 @@ def test_the_html_report_reads_odd_dates_without_failing(tmp_path):
     result = CliRunner().invoke(main, ["cluster", str(path), "--format", "html", "--min-cluster-size", "2"])
     assert result.exit_code == 0, result.output
     assert "2024-03-01" in result.output and "2024-13-45" in result.output  # read, and shown as given
+
+
+def test_a_closed_pipe_ends_the_output_quietly(tmp_path):
+    done = subprocess.run(f"{sys.executable} -m claimcluster cluster {SEEDS} --max-claims 20 | head -1", shell=True,
+                          capture_output=True, text=True, timeout=600)
+    assert done.stdout.count("\n") == 1 and "Broken pipe" not in done.stderr and "error" not in done.stderr
+
+
+def test_an_invisible_query_is_skipped_with_its_line_not_the_whole_run(tmp_path, embedder):
+    from claimcluster import ClaimIndex
+
+    ClaimIndex(embedder).add(["Russia denied that its soldiers died in Syria."], ids=["syria"]).save(tmp_path / "ix")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"text": "Moscow says no soldiers died in Syria"}\n{"text": "\\u200b"}\n'
+                       '{"text": "Russia denied Syrian deaths"}\n')
+    result = CliRunner().invoke(main, ["match", str(tmp_path / "ix"), "--queries", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("{")]
+    assert len(lines) == 2 and "queries.jsonl:2" in result.output

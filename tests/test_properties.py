@@ -27,7 +27,7 @@ from claimcluster import (
     load_documents,
     segment_documents,
 )
-from claimcluster._validate import scrub_surrogates
+from claimcluster._validate import scrub_surrogates, visible
 
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -63,7 +63,7 @@ def test_jsonl_loader_keeps_or_rejects_every_record(tmp_path_factory, records):
         assert "duplicate doc_id" in str(exc)
         return
     assert len(corpus.documents) + len(corpus.rejected) == len(records)
-    texts = [utf8_safe(r["text"]) for r in records if isinstance(r["text"], str) and r["text"].strip()]
+    texts = [utf8_safe(r["text"]) for r in records if isinstance(r["text"], str) and visible(r["text"])]
     assert [d.text for d in corpus.documents] == texts
     json.dumps([d.text for d in corpus.documents], ensure_ascii=False).encode("utf-8")
 
@@ -84,7 +84,7 @@ def test_csv_loader_round_trips_any_text(tmp_path_factory, rows, delimiter):
         assert "duplicate doc_id" in str(exc)
         return
     assert len(corpus.documents) + len(corpus.rejected) == len(rows)
-    assert [d.text for d in corpus.documents] == [t for _, t in rows if t.strip()]
+    assert [d.text for d in corpus.documents] == [t for _, t in rows if visible(t)]
 
 
 @given(st.binary(max_size=300), st.sampled_from(["a.jsonl", "a.csv", "a.tsv", "a.txt"]))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +39,10 @@ class Group(click.Group):
             raise
         except ClaimClusterError as exc:
             _fail(ctx, 2, str(exc))
+        except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as Unix tools do
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             _fail(ctx, 2, f"{exc.strerror or exc}{where}")
