@@ -136,6 +136,13 @@ class FieldMap:
     title: str | None = "title"
 
 
+def _as_id(value: Any) -> str | None:
+    """A document id as text: Unicode NFC and without surrounding white space, so that "é" written two ways,
+    or "a1" and "a1 ", are one id (and a second copy is refused as a duplicate)."""
+    text = _as_str(value)
+    return None if text is None else unicodedata.normalize("NFC", text).strip()
+
+
 def _as_str(value: Any) -> str | None:
     if missing(value):
         return None
@@ -192,7 +199,13 @@ def from_records(
         if not visible(text):  # blank, or only zero-width and control characters
             rejected.append(Rejection(where, f"field {fields.text!r} is blank"))
             continue
-        doc_id = _as_str(record.get(fields.id)) if fields.id else None
+        raw_id = record.get(fields.id) if fields.id else None
+        if isinstance(raw_id, (bool, list, tuple, dict, set)):
+            kind = type(raw_id).__name__
+            rejected.append(Rejection(where, f"the id in field {fields.id!r} is a {kind}, not a string or a number",
+                                      text[:80]))
+            continue
+        doc_id = _as_id(raw_id)
         if doc_id is not None and not visible(doc_id):
             doc_id = None
         if doc_id is None:
@@ -319,12 +332,21 @@ def load_csv(
 def load_text_dir(path: str | os.PathLike, *, pattern: str = "*.txt", errors: Errors = "strict") -> Corpus:
     """Documents from a directory of text files: file name (no suffix) = doc_id, first line = title.
 
-    Files are read in sorted name order. A README.md is not matched by the default pattern.
+    Files are read in sorted name order; ``.txt`` in any case (``B.TXT``) with the default pattern. A README.md
+    is not read; a data file (``.jsonl``, ``.csv``, ``.tsv``) in the directory is listed as left out, with how to
+    load it, instead of being ignored without a word.
     """
     root = Path(path)
     documents: list[Document] = []
     rejected: list[Rejection] = []
-    for file in sorted(root.glob(pattern)):
+    if pattern == "*.txt":
+        files = [f for f in root.iterdir() if f.suffix.lower() == ".txt"] if root.is_dir() else []
+        rejected += [Rejection(str(f), f"a {f.suffix} file inside a directory of text files: give it by name to load "
+                                       "its records") for f in sorted(root.iterdir())
+                     if f.suffix.lower() in (".jsonl", ".ndjson", ".csv", ".tsv")]
+    else:
+        files = list(root.glob(pattern))
+    for file in sorted(files):
         if not file.is_file():
             if file.is_symlink() or not file.is_dir():
                 rejected.append(Rejection(str(file), "not a readable file (a broken link?)"))

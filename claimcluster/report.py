@@ -6,6 +6,7 @@ JSON and Parquet come from :meth:`ClaimSet.to_json` and :meth:`ClaimSet.to_parqu
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,16 @@ if TYPE_CHECKING:
 
 __all__ = ["render_text", "render_markdown", "render_html", "render_matches", "render_timeline"]
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters: an article's terminal escape sequences must not reach a terminal."""
+    return _CONTROL.sub("", text)
+
+
 def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(_printable(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -77,7 +86,9 @@ def render_text(claims: ClaimSet, *, max_claims: int | None = 20, max_members: i
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """Article text as plain Markdown text: no raw HTML, no link syntax (a ``javascript:`` link stays text)."""
+    text = html.escape(" ".join(_printable(text).split()), quote=False)
+    return re.sub(r"([\\`*_\[\]|])", r"\\\1", text)
 
 
 def render_markdown(claims: ClaimSet, *, max_members: int | None = None) -> str:
@@ -276,20 +287,20 @@ def render_matches(query: str, matches: Sequence[Match | ClaimMatch]) -> str:
     for m in matches:
         relation = f"  {m.relation()}" if m.stance is not None else ""
         if isinstance(m, ClaimMatch):
-            lines.append(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}){relation}: {m.representative}\n"
-                         f"       via [{m.matched_doc_id}] {m.matched_text}")
+            lines.append(f"  {m.rank}. claim {m.claim_id} ({m.score:.3f}){relation}: {_printable(m.representative)}\n"
+                         f"       via [{m.matched_doc_id}] {_printable(m.matched_text)}")
         else:
-            lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}{relation}  {m.text}")
+            lines.append(f"  {m.rank}. [{m.id}] {m.score:.3f}{relation}  {_printable(m.text)}")
     return "\n".join(lines) + "\n"
 
 
 def render_timeline(claim: Claim, spread: dict[str, Any], timeline: Sequence[dict[str, Any]]) -> str:
     """One claim with its spread (first and last seen, outlets) and its timeline, a line per member; ``*`` marks
     an outlet's first carrying of the claim."""
-    lines = [f"claim {claim.id}: {claim.representative.text}",
+    lines = [f"claim {claim.id}: {_printable(claim.representative.text)}",
              f"  first seen {spread['first_seen']} in {spread['first_outlet']}; last seen {spread['last_seen']}; "
              f"{len(spread['outlets'])} outlets"]
     for entry in timeline:
         mark = "*" if entry["first_for_outlet"] else " "
-        lines.append(f"  {mark} {entry['when']:<12} [{entry['doc_id']}] {entry['text']}")
+        lines.append(f"  {mark} {_printable(entry['when']):<12} [{entry['doc_id']}] {_printable(entry['text'])}")
     return "\n".join(lines) + "\n"

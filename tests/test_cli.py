@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -120,3 +121,18 @@ def test_an_invisible_query_is_skipped_with_its_line_not_the_whole_run(tmp_path,
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("{")]
     assert len(lines) == 2 and "queries.jsonl:2" in result.output
+
+
+def test_article_text_cannot_inject_markup_or_terminal_escapes(tmp_path):
+    from claimcluster import ClaimSet, render_markdown, render_text
+    from claimcluster.claims import Claim, Member
+
+    text = "Click [here](javascript:alert(1)) <script>alert(2)</script> \x1b[2J now, officials said."
+    member = Member("d1", text, 0, len(text), 0, "Outlet", None, 1.0, 1.0, "repeats", 1.0)
+    claims = ClaimSet(claims=[Claim(0, member, (member,), 1.0)], unclustered=[], n_documents=1, model_id="m",
+                      parameters={})
+    markdown = render_markdown(claims)
+    assert "<script>" not in markdown and "\x1b" not in markdown
+    assert not re.search(r"(?<!\\)\]\(javascript:", markdown)  # the brackets are escaped: no link
+    assert "&lt;script&gt;" in markdown
+    assert "\x1b" not in render_text(claims)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -96,3 +97,30 @@ def test_empty_text_file_is_rejected_not_lost(tmp_path):
     (tmp_path / "empty.txt").write_text(" \n\n", encoding="utf-8")
     corpus = load_documents([tmp_path])
     assert len(corpus) == 0 and corpus.rejected[0].reason == "file is empty"
+
+
+def test_ids_that_read_the_same_are_one_id_and_odd_ids_are_refused(tmp_path):
+    from claimcluster import DocumentError
+
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "caf\\u00e9", "text": "One two three four."}\n'
+                    '{"id": "cafe\\u0301 ", "text": "Five six seven eight."}\n')  # NFD and a trailing space
+    with pytest.raises(DocumentError, match="duplicate doc_id 'caf\u00e9'"):
+        load_documents([path])
+    path.write_text('{"id": true, "text": "One two three four."}\n{"id": ["x"], "text": "Five six seven eight."}\n'
+                    '{"id": 7, "text": "Nine ten eleven twelve."}\n')
+    corpus = load_documents([path])
+    assert [d.doc_id for d in corpus.documents] == ["7"]
+    assert [r.reason for r in corpus.rejected] == ["the id in field 'id' is a bool, not a string or a number",
+                                                   "the id in field 'id' is a list, not a string or a number"]
+
+
+def test_a_text_directory_reads_txt_in_any_case_and_names_the_data_files_it_leaves(tmp_path):
+    (tmp_path / "a.txt").write_text("Title A\nThe first article says one thing.")
+    (tmp_path / "B.TXT").write_text("Title B\nThe second article says another.")
+    (tmp_path / "c.jsonl").write_text('{"id": "c", "text": "A record."}\n')
+    (tmp_path / "README.md").write_text("About these files.")
+    corpus = load_documents([tmp_path])
+    assert [d.doc_id for d in corpus.documents] == ["B", "a"]
+    assert [(Path(r.where).name, r.reason.split(":")[0]) for r in corpus.rejected] == [
+        ("c.jsonl", "a .jsonl file inside a directory of text files")]
