@@ -91,12 +91,22 @@ def check_writable(directory: Path, kind: str) -> None:
         if held != kind:
             raise StorageError(f"{directory} holds a {held!r}, not a {kind!r}: write it to another directory")
         return
+    others = foreign_files(directory)
+    if others:
+        raise StorageError(f"{directory} holds files that are not a {kind}'s ({others}): write it to a new or "
+                           "empty directory")
+
+
+def foreign_files(directory: Path) -> str | None:
+    """The first names of the files in ``directory`` this library did not make there (its lock, its journal and
+    what the journal names aside), for a message; None when there are none or no directory."""
+    if not directory.is_dir():
+        return None
     ours = {LOCK_FILE, JOURNAL} | journal_names(directory)
     others = sorted(p.name for p in directory.iterdir() if p.name not in ours)
-    if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise StorageError(f"{directory} holds files that are not a {kind}'s ({shown}): write it to a new or "
-                           "empty directory")
+    if not others:
+        return None
+    return ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
 
 
 def versions() -> dict[str, str]:

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from claimcluster._files import JOURNAL, journal_clean, journal_names
-from claimcluster._locks import LOCK_FILE, directory_write_lock
+from claimcluster._files import journal_clean
+from claimcluster._locks import directory_write_lock
+from claimcluster._persist import foreign_files
 from claimcluster._validate import check_k, check_min_score, check_path, check_seconds, validate_texts
 from claimcluster.claims import Claim, ClaimSet, Member, spread_order
 from claimcluster.claims.settings import ClaimSettings
@@ -409,11 +410,9 @@ def _check_free(path: Path) -> None:
         raise StorageError(f"{path} is a file, not a directory: give the store a directory of its own")
     if _records.exists(path):
         raise StorageError(f"{path} already holds a store: open it and update it instead")
-    ours = {LOCK_FILE, JOURNAL} | journal_names(path)
-    others = sorted(p.name for p in path.iterdir() if p.name not in ours) if path.is_dir() else []
+    others = foreign_files(path)
     if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise StorageError(f"{path} holds files that are not a store's ({shown}): create the store in a new or "
+        raise StorageError(f"{path} holds files that are not a store's ({others}): create the store in a new or "
                            "empty directory")
 
 
