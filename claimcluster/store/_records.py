@@ -58,6 +58,7 @@ IN_CHUNK = 900
 # Small pages: an update inserts members and core rows of known claims all over their tables, and each
 # page it touches is written twice (the write-ahead log, then the checkpoint).
 PAGE_SIZE = 1024
+SEGMENT_NAME = "segment.{}.npy"
 SEGMENT_FILE = re.compile(r"^segment\.(\d+)\.npy$")
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -116,7 +117,7 @@ class Records:
         then the complete database under a temporary name, renamed into place."""
         new = directory / _NEW_DB
         try:
-            journal_add(directory, [*_NEW_DB_FILES, _segment_name(1)])  # before any of them exists
+            journal_add(directory, [*_NEW_DB_FILES, SEGMENT_NAME.format(1)])  # before any of them exists
             for stale in _NEW_DB_FILES:
                 (directory / stale).unlink(missing_ok=True)
             segment = _write_segment(directory, 1, change.vectors) if len(change.vectors) else None
@@ -273,7 +274,7 @@ class Records:
             segment_id = self._free_segment_id(int(self.query("SELECT COALESCE(MAX(id), 0) + 1 FROM segments")[0][0]))
             (first_row,) = self.query("SELECT COALESCE(MAX(row) + 1, 0) FROM sentences")[0]
             try:
-                journal_add(self.directory, [_segment_name(segment_id)])
+                journal_add(self.directory, [SEGMENT_NAME.format(segment_id)])
                 written = _write_segment(self.directory, segment_id, change.vectors) if len(change.vectors) else None
                 with _transaction(self.conn, immediate=True):
                     self._advance(generation)
@@ -284,17 +285,17 @@ class Records:
                 if self._committed(generation):
                     raise
                 with contextlib.suppress(OSError, sqlite3.Error):  # the new segment goes; the journal is settled
-                    journal_clean(self.directory, in_use={s[1] for s in self.segments()})
+                    self._settle_journal()
                 if isinstance(exc, (OSError, sqlite3.Error)):
                     raise _storage_error(self.directory, exc) from exc
                 raise
             with contextlib.suppress(OSError, sqlite3.Error):
-                journal_clean(self.directory, in_use={s[1] for s in self.segments()})
+                self._settle_journal()
             self.checkpoint()
 
     def _free_segment_id(self, segment_id: int) -> int:
         """The first id from ``segment_id`` on whose file name nobody else's file holds (never written over)."""
-        while (self.directory / _segment_name(segment_id)).exists():
+        while (self.directory / SEGMENT_NAME.format(segment_id)).exists():
             segment_id += 1
         return segment_id
 
@@ -321,7 +322,7 @@ class Records:
             vectors = self.vectors(dimension)
             segment_id = self._free_segment_id(max(s[0] for s in segments) + 1)
             try:
-                journal_add(self.directory, [_segment_name(segment_id)])
+                journal_add(self.directory, [SEGMENT_NAME.format(segment_id)])
                 written = _write_segment(self.directory, segment_id, vectors)
                 with _transaction(self.conn, immediate=True):
                     self._advance(generation)
@@ -329,7 +330,7 @@ class Records:
                     _insert_segment(self.conn, segment_id, 0, written)
             except (OSError, sqlite3.Error) as exc:
                 with contextlib.suppress(OSError, sqlite3.Error):
-                    journal_clean(self.directory, in_use={s[1] for s in self.segments()})
+                    self._settle_journal()
                 raise _storage_error(self.directory, exc) from exc
             # The merged segments stay until the next write: a reader of the previous generation may need them.
             retired = [s[1] for s in segments]
@@ -345,13 +346,15 @@ class Records:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def remove_leftovers(self, waiting: Sequence[str] = ()) -> None:
-        """Remove what earlier writes left and this store can prove it wrote: the files its journal names
-        that no row uses (segments of a killed write or retired by a compaction, a half-made database), and
-        the files a format-2 store's manifest names once it was migrated. ``waiting``: retired files kept
-        for readers until the next write. Nothing else in the directory is touched."""
-        in_use = {s[1] for s in self.segments()}
-        journal_clean(self.directory, in_use, waiting)
+        """Remove what earlier writes left and this store can prove it wrote (:meth:`_settle_journal`), and the
+        files a format-2 store's manifest names once it was migrated. Nothing else in the directory is touched."""
+        self._settle_journal(waiting)
         remove_migrated(self.directory, DB_FILE, KIND)
+
+    def _settle_journal(self, waiting: Sequence[str] = ()) -> None:
+        """Remove the files the journal names that no row uses (segments of a killed write or retired by a
+        compaction, a half-made database) except ``waiting`` (kept for readers until the next write)."""
+        journal_clean(self.directory, {s[1] for s in self.segments()}, waiting)
 
     # -- full check ------------------------------------------------------------------------
     def verify(self, dimension: int) -> dict[str, int]:
@@ -403,7 +406,7 @@ def _write_segment(directory: Path, segment_id: int, vectors: np.ndarray) -> dic
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     data = buffer.getvalue()
-    name = f"segment.{segment_id}.npy"
+    name = SEGMENT_NAME.format(segment_id)
     atomic_write_bytes(directory / name, data)
     return {"file": name, "rows": len(vectors), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
@@ -439,10 +442,6 @@ def _not_a_store(directory: Path) -> StorageError:
             return StorageError(f"{directory} holds a {old['kind']!r}, not a {KIND!r}")
         return StorageError(f"{manifest} is damaged and {directory} has no {DB_FILE}: not a store")
     return StorageError(f"{directory} has no {DB_FILE}: not a claimcluster store, or not written yet")
-
-
-def _segment_name(segment_id: int) -> str:
-    return f"segment.{segment_id}.npy"
 
 
 def exists(directory: Path) -> bool:
