@@ -158,13 +158,13 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
     old = _read_manifest(directory) if (directory / MANIFEST).exists() else None
     previous = sorted({e["path"] for e in old["files"].values()}) if old else []
     journal_clean(directory, in_use={MANIFEST, *previous})  # what a killed write left, and older generations
-    generation = (old or {}).get("generation", 0) + 1
-    while any((directory / f"{name}.{generation}.{ext}").exists() for name, ext in _extensions(arrays, tables, blobs)):
-        generation += 1  # a name of that generation is someone else's file: never write over it
     payload: dict[str, tuple[str, bytes]] = {"index": ("faiss", faiss.serialize_index(faiss_index).tobytes())}
     payload.update({name: ("npy", _npy(array)) for name, array in arrays.items()})
     payload.update({name: ("jsonl", _jsonl(rows)) for name, rows in tables.items()})
     payload.update({name: ("npz", data) for name, data in blobs.items()})
+    generation = (old or {}).get("generation", 0) + 1
+    while any((directory / f"{name}.{generation}.{ext}").exists() for name, (ext, _) in payload.items()):
+        generation += 1  # a name of that generation is someone else's file: never write over it
     files: dict[str, dict[str, Any]] = {}
     journal_add(directory, [MANIFEST, *(f"{name}.{generation}.{ext}" for name, (ext, _) in payload.items())])
     try:
@@ -194,11 +194,6 @@ def _write_bundle(directory: Path, kind: str, format_version: int, model_id: str
     with contextlib.suppress(OSError):
         journal_add(directory, previous)
         journal_clean(directory, in_use=current, waiting=previous)
-
-
-def _extensions(arrays: dict, tables: dict, blobs: dict) -> list[tuple[str, str]]:
-    return [("index", "faiss"), *((n, "npy") for n in arrays), *((n, "jsonl") for n in tables),
-            *((n, "npz") for n in blobs)]
 
 
 def at_generation(directory: Path, generation: int) -> bool:

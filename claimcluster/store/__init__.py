@@ -35,7 +35,7 @@ import numpy as np
 
 from claimcluster._files import journal_clean
 from claimcluster._locks import directory_write_lock
-from claimcluster._persist import foreign_files
+from claimcluster._persist import READ_ATTEMPTS, foreign_files
 from claimcluster._validate import check_k, check_min_score, check_path, check_seconds, validate_texts
 from claimcluster.claims import Claim, ClaimSet, Member, spread_order
 from claimcluster.claims.settings import ClaimSettings
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 
 # An update that leaves more segments than this merges them (compaction rewrites the vectors once).
 COMPACT_AFTER = 32
-# Reads of the vectors tried when a writer moved the store on meanwhile.
-READ_ATTEMPTS = 3
 # Stored sentences embedded again when a store's vectors are first read: the model must give the stored vectors
 # back (the same int8 kernels' integer part everywhere: other CPUs stay above 0.999).
 VECTOR_CHECKS = 3
