@@ -1,4 +1,5 @@
-"""Locks: many readers or one writer in a process, and one writer per store directory across processes."""
+"""Locks: many readers or one writer in a process, and one writer per store directory across processes; and
+the number of cores this process may run its threads or processes on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from pathlib import Path
 from claimcluster.errors import StorageError, StoreLockedError
 
 LOCK_FILE = "lock"
+
+
+def cpu_threads(threads: int | None = None) -> int:
+    """``threads``, or the cores this process may run on (Linux's affinity; elsewhere every core counts)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
 
 
 class RWLock:

@@ -16,7 +16,6 @@ Example
 from __future__ import annotations
 
 import multiprocessing
-import os
 import re
 import threading
 import unicodedata
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
+from claimcluster._locks import cpu_threads
 from claimcluster._validate import check_k
 from claimcluster.documents import Document, Rejection, Sentence
 from claimcluster.errors import InputError
@@ -309,8 +309,7 @@ def _workers(n_documents: int) -> int:
     if n_documents < PARALLEL_MIN_DOCUMENTS or "fork" not in multiprocessing.get_all_start_methods() \
             or threading.active_count() > 1:
         return 1
-    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-               n_documents // (PARALLEL_MIN_DOCUMENTS // 2))
+    return min(cpu_threads(), n_documents // (PARALLEL_MIN_DOCUMENTS // 2))
 
 
 def _in_processes(documents: list[Document], rules: tuple[FurnitureRule, ...], min_words: int, max_chars: int,

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from claimcluster._files import file_sha256
-from claimcluster._locks import directory_write_lock
+from claimcluster._locks import cpu_threads, directory_write_lock
 from claimcluster.errors import ModelError, ModelIntegrityError
 
 __all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id", "toolchain",
@@ -218,12 +218,6 @@ def single_thread_session(path: Path):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def cpu_threads(threads: int | None) -> int:
-    """``threads``, or the cores this process may run on (Linux's affinity; elsewhere every core counts)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return max(1, threads or (len(affinity(0)) if affinity else os.cpu_count() or 1))
 
 
 def export(model, source_id: str, recipe: str, directory: Path) -> None:
