@@ -127,6 +127,7 @@ class ClaimStore:
             records = Records.create(path, meta, change, lock_timeout)
             records.remove_leftovers()
         store = cls(path, embedder, records, lock_timeout)
+        store._vectors_checked = True  # this embedder made them just now: nothing to embed again
         report.rejected[:0] = rejected
         return store
 
