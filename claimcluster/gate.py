@@ -32,7 +32,7 @@ from claimcluster.assertion import NEGATION
 from claimcluster.assertion._models import FORMAT, VERSION, LinearModel
 from claimcluster.errors import InputError, ModelIntegrityError
 from claimcluster.models import MODEL_DIR
-from claimcluster.segment import DEFAULT_FURNITURE_RULES, normalize_text
+from claimcluster.segment import DEFAULT_FURNITURE_RULES, first_rule, normalize_text
 
 __all__ = ["GATE_REASONS", "GATE_FILE", "SURFACE_FEATURES", "TERM_PREFIX", "CheckworthinessGate", "gate_reasons",
            "checkable_probability", "shipped_gate", "load_gate", "rule_reason", "sentence_terms", "surface_features"]
@@ -116,9 +116,9 @@ def rule_reason(text: str) -> str | None:
         return "byline"
     if _FURNITURE.search(text) or (_EMAIL.search(text) and len(text.split()) < 12):
         return "furniture"
-    named = next((rule.name for rule in DEFAULT_FURNITURE_RULES if rule.matches(text)), None)
+    named = first_rule(text, DEFAULT_FURNITURE_RULES)
     if named is not None:
-        return _RULE_REASON.get(named, "furniture")
+        return _RULE_REASON.get(named.name, "furniture")
     if _is_question(text):
         return "question"
     return "fragment" if _is_fragment(text) else None

@@ -233,8 +233,19 @@ def _paragraphs(text: str) -> Iterable[tuple[int, int]]:
             yield start, start + len(stripped)
 
 
-def _rule_for(text: str, rules: Sequence[FurnitureRule], scopes: tuple[str, ...]) -> FurnitureRule | None:
-    return next((r for r in rules if r.scope in scopes and r.matches(text)), None)
+def first_rule(text: str, rules: Sequence[FurnitureRule],
+               scopes: tuple[str, ...] = ("paragraph", "sentence", "rest")) -> FurnitureRule | None:
+    """The first of ``rules`` with a scope in ``scopes`` that matches ``text``, or None. One search of all
+    of them together settles most texts (no rule matches); only a text that one matches reads them in turn."""
+    chosen = tuple(r for r in rules if r.scope in scopes)
+    if not chosen or _any_of(tuple(r.pattern for r in chosen)).search(text) is None:
+        return None
+    return next((r for r in chosen if r.matches(text)), None)
+
+
+@lru_cache(maxsize=64)
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
 MIN_LANGUAGE_CONFIDENCE = 0.8
@@ -334,7 +345,7 @@ def _segment(documents: Sequence[Document], rules: tuple[FurnitureRule, ...], mi
         paragraphs = list(_paragraphs(text))
         for start, end in paragraphs:
             norm = normalize_text(text[start:end])
-            rule = _rule_for(norm, rules, ("paragraph", "rest"))
+            rule = first_rule(norm, rules, ("paragraph", "rest"))
             if rule is None or _article_like(text[start:end], len(paragraphs)):
                 # A whole article on one line (JSONL and CSV bodies often are) is not furniture because one of
                 # its sentences is: its sentences are judged one by one below.
@@ -356,7 +367,7 @@ def _segment(documents: Sequence[Document], rules: tuple[FurnitureRule, ...], mi
                 raw = text[start:end]
                 norm = normalize_text(raw)
                 where = f"{document.doc_id}@{start}:{end}"
-                rule = _rule_for(norm, rules, ("sentence", "paragraph", "rest"))
+                rule = first_rule(norm, rules, ("sentence", "paragraph", "rest"))
                 if rule is not None and rule.scope == "rest":  # a comment section starts inside a long paragraph
                     result.dropped.append(Rejection(f"{document.doc_id}@{start}:{len(text)}", f"furniture:{rule.name}",
                                                     text[start:].strip()[:200]))

@@ -60,13 +60,68 @@ def test_onnx_runtime_gives_the_torch_probabilities(tmp_path, monkeypatch):
     assert np.allclose(onnx.predict(a, b), SameAssertionJudge(backend="torch").predict(a, b), atol=1e-3)
     from claimcluster.judge._onnx import export_dir
 
-    export = export_dir(onnx.card)
+    export = export_dir(onnx.card, "onnx")
     assert onnx.backend_used == "onnx" and export.is_dir() and export.parent == tmp_path / "judge"
     (export / "model.onnx").write_bytes(b"damaged")  # a damaged export is made again, not used
     again = SameAssertionJudge(backend="onnx")
     assert np.allclose(again.predict(a, b), onnx.predict(a, b), atol=1e-5)
     with pytest.raises(InputError, match="backend must be"):
         SameAssertionJudge(backend="int4").predict(a, b)
+
+
+def test_the_default_judge_is_int8_exact_on_every_cpu_and_decides_clear_pairs_as_torch(tmp_path, monkeypatch):
+    """The default export quantises with the encoder's 7-bit recipe: every weight of an integer product
+    within [-64, 64], so no pair of uint8 x int8 products can saturate a 16-bit sum on any kernel (the
+    encoder's test checks such products against exact integer arithmetic); it sits in a directory
+    named by its toolchain; on pairs far from the cut it decides as the torch judge does."""
+    import onnx
+    import onnxruntime
+    from onnx import numpy_helper
+
+    from claimcluster.judge._onnx import RECIPE_VERSION, export_dir
+    from tests.test_onnx import _integer_products
+
+    monkeypatch.setenv("CLAIMCLUSTER_HOME", str(tmp_path))
+    a = ["Kim Jong-un had surgery on his ankle, according to South Korean intelligence.",
+         "Apple will sell a gold edition of its watch for $10,000.", "The ministry called the report a provocation."]
+    b = ["South Korea's spy agency says Kim Jong-un underwent ankle surgery.",
+         "A man in Texas was arrested after a car chase on Tuesday.",
+         "The report was called a provocation by the ministry."]
+    int8 = SameAssertionJudge()
+    verdict, torch = int8.judge(a, b), SameAssertionJudge(backend="torch").judge(a, b)
+    assert int8.backend_used == "onnx-int8"
+    assert verdict.accepted.tolist() == torch.accepted.tolist() == [True, False, True]
+    directory = export_dir(int8.card, "onnx-int8")
+    assert directory.name.endswith(f".onnx-int8-v{RECIPE_VERSION}.ort{onnxruntime.__version__}"
+                                   f".onnx{onnx.__version__}")
+    model = onnx.load(str(directory / "model.onnx"))
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    products = _integer_products(model)
+    assert len(products) == 25  # 6 layers (QKV, attention output, two feed-forward products) and the head
+    for _, _, weight, zero_point in products:
+        assert weights[weight].dtype == np.int8 and not weights[zero_point].any()
+        assert np.abs(weights[weight].astype(np.int64)).max() <= 64, weight
+    card = json.loads((directory / "judge-onnx.json").read_text())
+    card["versions"]["onnxruntime"] = "1.0.0"  # made by another toolchain: exported again, not used
+    (directory / "judge-onnx.json").write_text(json.dumps(card))
+    again = SameAssertionJudge()
+    assert np.allclose(again.predict(a, b), int8.predict(a, b), atol=1e-6)
+    assert json.loads((directory / "judge-onnx.json").read_text())["versions"]["onnxruntime"] == \
+        onnxruntime.__version__
+
+
+def test_a_sentence_states_its_own_assertion_and_a_pair_is_read_once(monkeypatch):
+    judge = SameAssertionJudge()
+    read: list[int] = []
+    runner = judge._runner()
+    predict = runner.predict
+    monkeypatch.setattr(runner, "predict", lambda a, b: read.append(len(a)) or predict(a, b))
+    claim = "The ministry denied the report."
+    verdict = judge.judge([claim, "the  MINISTRY denied the report.", "It rained.", "It rained.", "The report."],
+                          [claim, claim, claim, claim, "The report!"])
+    assert read == [2]  # "It rained." once, and the pair that differs by its punctuation
+    assert verdict.same[:2].tolist() == [1.0, 1.0] and verdict.contradict[:2].tolist() == [0.0, 0.0]
+    assert verdict.accepted[:2].all() and verdict.same[2] == verdict.same[3] and not verdict.accepted[2]
 
 
 def test_bad_input():

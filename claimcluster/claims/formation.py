@@ -124,26 +124,39 @@ def form_claims(texts: Sequence[str], vectors: np.ndarray, proposed: np.ndarray,
     claims = _Claims(n)
     groups = [np.flatnonzero(proposed == label) for label in np.unique(proposed[proposed != NOISE])]
     groups.sort(key=lambda rows: int(rank[rows].min()))
-    for rows in groups:
-        pool = sorted((int(i) for i in rows), key=lambda i: rank[i])
-        for _ in range(max_rounds):
+    pools = [sorted((int(i) for i in rows), key=lambda i: rank[i]) for rows in groups]
+    formed: list[list[tuple]] = [[] for _ in groups]
+    for _ in range(max_rounds):
+        # One round of every group in one call (the groups do not touch each other), so the judge
+        # reads many pairs at once; the claims are numbered by group, then round, as if read one by one.
+        asks = []
+        for g, pool in enumerate(pools):
             founders = [i for i in pool if checkable[i]]
-            if len(pool) < min_size or not founders:
-                break
-            rep = founders[medoid(vectors[founders])]
-            others = [i for i in pool if i != rep]
-            verdict = judge.judge([texts[i] for i in others], [texts[rep]] * len(others))
-            claims.pairs += len(others)
-            accepted = verdict.accepted if member_threshold is None else verdict.accepted_at(member_threshold)
-            keep = accepted | verdict.denied
+            if len(pool) >= min_size and founders:
+                rep = founders[medoid(vectors[founders])]
+                asks.append((g, rep, [i for i in pool if i != rep]))
+        if not asks:
+            break
+        verdict = judge.judge([texts[i] for _, _, others in asks for i in others],
+                              [texts[rep] for _, rep, others in asks for _ in others])
+        claims.pairs += len(verdict.same)
+        accepted_all = verdict.accepted if member_threshold is None else verdict.accepted_at(member_threshold)
+        start = 0
+        for g, rep, others in asks:
+            part = slice(start, start + len(others))
+            start += len(others)
+            accepted, denied = accepted_all[part], verdict.denied[part]
+            keep = accepted | denied
+            taken = {rep}
             if keep.sum() + 1 >= min_size and accepted.any():
                 kept = [i for i, k in zip(others, keep) if k]
-                denied = verdict.denied[keep] & ~accepted[keep]
-                claims.add(rep, kept, verdict.same[keep], verdict.contradict[keep], denied)
-                taken = {rep, *kept}
-            else:
-                taken = {rep}
-            pool = [i for i in pool if i not in taken]
+                formed[g].append((rep, kept, verdict.same[part][keep], verdict.contradict[part][keep],
+                                  denied[keep] & ~accepted[keep]))
+                taken.update(kept)
+            pools[g] = [i for i in pools[g] if i not in taken]
+    for group in formed:
+        for claim in group:
+            claims.add(*claim)
     _join(texts, vectors, rank, judge, claims, join_candidates, join_floor, join_threshold)
     return Formation(claims.labels, claims.representatives, claims.same, claims.contradict, claims.denies,
                      claims.pairs)

@@ -60,7 +60,7 @@ from claimcluster._locks import cpu_threads, directory_write_lock
 from claimcluster.errors import ModelError, ModelIntegrityError
 
 __all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id", "toolchain",
-           "OnnxEncoder", "export"]
+           "require_made_here", "quantize_int8", "OnnxEncoder", "export"]
 
 RECIPE_VERSION = 2
 RECIPES = ("onnx", "onnx-int8")
@@ -118,6 +118,25 @@ def toolchain() -> dict[str, str]:
     return {"onnxruntime": onnxruntime.__version__, "onnx": onnx_version}
 
 
+def require_made_here(card: dict[str, Any], directory: Path, recipe_version: int) -> None:
+    """ModelIntegrityError unless the export's card names ``recipe_version`` and the installed toolchain."""
+    made_with = {name: card.get("versions", {}).get(name) for name in ("onnxruntime", "onnx")}
+    if card.get("recipe_version") != recipe_version or made_with != toolchain():
+        raise ModelIntegrityError(f"{directory} was exported by recipe {card.get('recipe_version')} with "
+                                  f"{made_with}, not recipe {recipe_version} with {toolchain()}")
+
+
+def quantize_int8(graph: Path, final: Path) -> None:
+    """Write ``graph`` with every weight matrix as int8 within [-64, 64] (``INT8_WEIGHTS``) to ``final``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
+    quantize_dynamic(str(graph), str(final), weight_type=getattr(QuantType, INT8_WEIGHTS["weight_type"]),
+                     per_channel=INT8_WEIGHTS["per_channel"], reduce_range=INT8_WEIGHTS["reduce_range"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
 def export_dir(source_id: str, recipe: str) -> Path:
     """Where the export of ``source_id`` with ``recipe`` by the installed onnxruntime and onnx lives."""
     versions = toolchain()
@@ -142,10 +161,7 @@ class OnnxEncoder:
         if not isinstance(self.card, dict) or digest != self.card.get("model_sha256"):
             raise ModelIntegrityError(f"{directory / 'model.onnx'} has sha256 {digest}, its card says "
                                       f"{self.card.get('model_sha256') if isinstance(self.card, dict) else None}")
-        made_with = {name: self.card.get("versions", {}).get(name) for name in ("onnxruntime", "onnx")}
-        if self.card.get("recipe_version") != RECIPE_VERSION or made_with != toolchain():
-            raise ModelIntegrityError(f"{directory} was exported by recipe {self.card.get('recipe_version')} with "
-                                      f"{made_with}, not recipe {RECIPE_VERSION} with {toolchain()}")
+        require_made_here(self.card, directory, RECIPE_VERSION)
         tokenizer.no_padding()
         tokenizer.enable_truncation(int(self.card["max_seq_length"]))
         self._tokenizer = tokenizer
@@ -304,13 +320,7 @@ def _export_into(model, source_id: str, recipe: str, work: Path) -> dict[str, An
         fused.save_model_to_file(str(graph))
     final = work / "model.onnx"
     if recipe == "onnx-int8":
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
-        quantize_dynamic(str(graph), str(final), weight_type=getattr(QuantType, INT8_WEIGHTS["weight_type"]),
-                         per_channel=INT8_WEIGHTS["per_channel"], reduce_range=INT8_WEIGHTS["reduce_range"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_int8(graph, final)
     else:
         os.replace(graph, final)
     for leftover in (fp32, work / "model.fused.onnx"):

@@ -1,15 +1,26 @@
 """The judge on ONNX Runtime: exported once from the verified torch judge, cached, checked.
 
 The cross-encoder (the delta merged, mean pooling and the head inside the graph, softmax out) goes
-through ``torch.onnx.export`` and ONNX Runtime's BERT fusions, in fp32: it gives torch's
-probabilities (the export is kept only when no probe pair differs by more than ``MAX_PROBE_GAP``),
-so its decisions are torch's on every CPU. Each pair runs alone, with no padding, and pairs run side
-by side, one per core, which here beat torch's length-sorted batches by 2.7 times (benchmarks/RESULTS.md).
-An int8 export ran 2.2 times faster again but moved probabilities by up to 0.36 and flipped 13 of the
-516 dev decisions, so it is not used.
+through ``torch.onnx.export`` and ONNX Runtime's BERT fusions. Two recipes, as for the encoder
+(:mod:`claimcluster.embed._onnx`):
+
+- ``onnx``: fp32, torch's probabilities (kept only when no probe pair differs by more than 0.001),
+  so its decisions are torch's on every CPU.
+- ``onnx-int8`` (the default): every weight matrix as int8 within [-64, 64], by the encoder's own
+  quantisation (:func:`~claimcluster.embed._onnx.quantize_int8`), so no integer product can saturate
+  and the integer part is exact on every CPU. It reads pairs 2.4 times faster than fp32 here with the
+  same quality on the labelled dev pairs (ROC AUC 0.905 vs 0.906, precision at recall 0.80 0.615 vs
+  0.612: benchmarks/RESULTS.md), though single probabilities move (by 0.18 on a borderline probe),
+  so about 3 % of pairs near the cut are decided the other way than by torch. Its probe bar (0.35)
+  catches a broken export, not that rounding.
+
+Each pair runs alone, with no padding (int8 activations are quantised with one scale per run, so
+a pair must not share its run), and pairs run side by side, one per core; length-sorted batches were
+no faster here (within 5 %).
 
 Exports live under ``$CLAIMCLUSTER_HOME/judge/`` (default ``~/.cache/claimcluster``), one directory per
-judge file and recipe version; they are derived data, rebuilt when missing or damaged.
+judge file, recipe, recipe version and the onnxruntime and onnx versions that made the graph; they are
+derived data, rebuilt when missing, damaged or made by another toolchain.
 """
 
 from __future__ import annotations
@@ -29,13 +40,22 @@ import numpy as np
 
 from claimcluster._files import file_sha256
 from claimcluster._locks import directory_write_lock
-from claimcluster.embed._onnx import cache_root, cpu_threads, single_thread_session
+from claimcluster.embed._onnx import (
+    cache_root,
+    cpu_threads,
+    quantize_int8,
+    require_made_here,
+    single_thread_session,
+    toolchain,
+)
 from claimcluster.errors import ModelError, ModelIntegrityError
 from claimcluster.judge._weights import pooled_logits, score_pairs
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+RECIPES = ("onnx", "onnx-int8")
 CARD = "judge-onnx.json"
-MAX_PROBE_GAP = 1e-3
+MAX_PROBE_GAP = {"onnx": 1e-3, "onnx-int8": 0.35}
+"""The largest difference from torch's probabilities on any probe pair an export may show."""
 PROBES = (
     ("Russia's Defense Ministry denied that any servicemen had died in Syria.",
      "Moscow said no Russian soldiers were killed in Syria."),
@@ -49,8 +69,11 @@ PROBES = (
 )
 
 
-def export_dir(card: dict[str, Any]) -> Path:
-    return cache_root() / "judge" / f"{card['name']}@{card['judge_sha256'][:16]}.onnx-v{RECIPE_VERSION}"
+def export_dir(card: dict[str, Any], recipe: str) -> Path:
+    """Where the export of the judge of ``card`` with ``recipe`` by the installed onnxruntime and onnx lives."""
+    versions = toolchain()
+    return cache_root() / "judge" / (f"{card['name']}@{card['judge_sha256'][:16]}.{recipe}-v{RECIPE_VERSION}"
+                                     f".ort{versions['onnxruntime']}.onnx{versions['onnx']}")
 
 
 class OnnxJudge:
@@ -69,6 +92,7 @@ class OnnxJudge:
         if not isinstance(self.card, dict) or digest != self.card.get("model_sha256") \
                 or self.card.get("judge_sha256") != judge_sha256:
             raise ModelIntegrityError(f"{directory / 'model.onnx'} is not the export of judge {judge_sha256[:16]}")
+        require_made_here(self.card, directory, RECIPE_VERSION)
         tokenizer.no_padding()
         tokenizer.enable_truncation(int(self.card["max_seq_length"]), strategy="longest_first")
         self._tokenizer = tokenizer
@@ -91,13 +115,15 @@ class OnnxJudge:
             with self._pool_lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="claimcluster-judge")
-            rows = list(self._pool.map(self._one, encodings, chunksize=16))
+            chunk = max(1, min(16, len(encodings) // (4 * self.threads)))  # small calls still use every core
+            rows = list(self._pool.map(self._one, encodings, chunksize=chunk))
         return np.asarray(rows, dtype=np.float32).reshape(len(a), 3)
 
 
-def load_or_export(loaded, card: dict[str, Any]) -> OnnxJudge:
-    """The cached export of this judge, made now (from ``loaded``: tokenizer, encoder, head) if missing or damaged."""
-    directory = export_dir(card)
+def load_or_export(loaded, card: dict[str, Any], recipe: str) -> OnnxJudge:
+    """The cached export of this judge with ``recipe``, made now (from ``loaded``: tokenizer, encoder, head) if
+    missing or damaged."""
+    directory = export_dir(card, recipe)
     try:
         return OnnxJudge(directory, card["judge_sha256"])
     except ModelIntegrityError:
@@ -112,7 +138,7 @@ def load_or_export(loaded, card: dict[str, Any]) -> OnnxJudge:
         root = logging.getLogger()
         handlers, level = root.handlers[:], root.level  # ORT's optimiser configures the root logger
         try:
-            _export_into(loaded, card, work)
+            _export_into(loaded, card, recipe, work)
             if directory.exists():
                 shutil.rmtree(directory)
             os.replace(work, directory)
@@ -122,9 +148,7 @@ def load_or_export(loaded, card: dict[str, Any]) -> OnnxJudge:
     return OnnxJudge(directory, card["judge_sha256"])
 
 
-def _export_into(loaded, card: dict[str, Any], work: Path) -> None:
-    import onnx
-    import onnxruntime
+def _export_into(loaded, card: dict[str, Any], recipe: str, work: Path) -> None:
     import torch
     from onnxruntime.transformers import optimizer
 
@@ -153,18 +177,24 @@ def _export_into(loaded, card: dict[str, Any], work: Path) -> None:
     fused = optimizer.optimize_model(str(fp32), model_type="bert", num_heads=config.num_attention_heads,
                                      hidden_size=config.hidden_size, opt_level=1)
     final = work / "model.onnx"
-    fused.save_model_to_file(str(final))
+    if recipe == "onnx-int8":
+        graph = work / "model.fused.onnx"
+        fused.save_model_to_file(str(graph))
+        quantize_int8(graph, final)
+        graph.unlink()
+    else:
+        fused.save_model_to_file(str(final))
     fp32.unlink(missing_ok=True)
     tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
-    out = {"recipe": "onnx", "recipe_version": RECIPE_VERSION, "judge_sha256": card["judge_sha256"],
+    out = {"recipe": recipe, "recipe_version": RECIPE_VERSION, "judge_sha256": card["judge_sha256"],
            "model_sha256": file_sha256(final), "max_seq_length": int(card["max_seq_length"]),
-           "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__}}
+           "versions": {"torch": torch.__version__, **toolchain()}}
     (work / CARD).write_text(json.dumps(out), encoding="utf-8")
     a, b = [p[0] for p in PROBES], [p[1] for p in PROBES]
     reference = score_pairs(tokenizer, encoder, head, a, b, int(card["max_seq_length"]), 8)
     gap = float(np.abs(OnnxJudge(work, card["judge_sha256"], threads=1).predict(a, b) - reference).max())
-    if gap > MAX_PROBE_GAP:
-        raise ModelError(f"the ONNX export of the judge differs from torch by {gap:.4f} on a probe pair "
-                         f"(at most {MAX_PROBE_GAP}); use backend='torch'")
+    if gap > MAX_PROBE_GAP[recipe]:
+        raise ModelError(f"the {recipe} export of the judge differs from torch by {gap:.4f} on a probe pair "
+                         f"(at most {MAX_PROBE_GAP[recipe]}); use backend='torch'")
     out["probe_pairs"], out["probe_max_gap"] = len(PROBES), round(gap, 5)
     (work / CARD).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
