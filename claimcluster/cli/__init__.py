@@ -67,13 +67,15 @@ def main(quiet: bool = False) -> None:
 @JUDGE
 def cluster(paths, text_field, id_field, outlet_field, date_field, replace_bad_bytes, fmt, out, min_cluster_size,
             min_samples, min_cohesion, granularity, model, cache, max_claims, progress, engine, address, judge):
-    """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv) into claims.
+    """Cluster the sentences of PATHS (directories of .txt, .jsonl, .csv, .tsv, and crawled pages: .html, .htm,
+    .warc, .warc.gz with pip install "claimcluster[web]") into claims.
 
     \b
     Example:
         claimcluster cluster seeds/ --min-cluster-size 2
         claimcluster cluster seeds/ --min-cluster-size 2 --granularity assertion
         claimcluster cluster articles.jsonl --text-field body --outlet-field site --format html --out claims.html
+        claimcluster cluster crawl.warc.gz --format html --out claims.html
     """
     from claimcluster.documents import FieldMap
     from claimcluster.embed import DEFAULT_MODEL, Embedder
