@@ -183,3 +183,34 @@ def test_training_never_reads_held_back_rows(tmp_path):
         data.dev = dev[:4]  # the evaluation reads dev rows; keep it identical to compare the weights alone
         cards.append(train_judge(data, tmp_path / f"out{variant}", settings, log=lambda _: None))
     assert cards[0]["judge_sha256"] == cards[1]["judge_sha256"]
+
+
+def test_matcher_training_never_learns_from_dev_tweets(tmp_path):
+    """The matcher experiment (benchmarks/matcher.py): changing the dev tweets and their verified claims changes
+    no trained weight."""
+    from dataclasses import replace
+
+    from benchmarks.matcher import CHECKTHAT, MatcherSettings, load_matcher_data, train_matcher
+
+    source = SHARED / CHECKTHAT
+    queries = [json.loads(line) for line in (source / "queries.jsonl").open()]
+    qrels = [json.loads(line) for line in (source / "qrels.jsonl").open()]
+    train = [q for q in queries if q["split"] == "train"][:6]
+    dev = [q for q in queries if q["split"] == "dev"][:3]
+    wanted = {r["vclaim_id"] for r in qrels if r["tweet_id"] in {q["tweet_id"] for q in train + dev}}
+    claims = [json.loads(line) for line in (source / "vclaims.jsonl").open()]
+    claims = [c for c in claims if c["vclaim_id"] in wanted] + [c for c in claims if c["vclaim_id"] not in wanted][:30]
+    settings = MatcherSettings(negatives=3, judge=replace(MatcherSettings().judge, max_steps=2))
+    cards = []
+    for variant in range(2):
+        folder = tmp_path / f"data{variant}" / CHECKTHAT
+        folder.mkdir(parents=True)
+        changed = [dict(q, text=q["text"] + " Really.") if variant and q in dev else q for q in train + dev]
+        links = [dict(r, vclaim_id=claims[-1]["vclaim_id"]) if variant and r["split"] == "dev" else r
+                 for r in qrels if r["tweet_id"] in {q["tweet_id"] for q in train + dev}]
+        for name, rows in (("queries", changed), ("qrels", links), ("vclaims", claims)):
+            (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        data = load_matcher_data(folder.parent, settings, log=lambda _: None)
+        assert data.counts["train_groups"] >= 6 and len(data.dev) == 3 and data.dev[0][4]
+        cards.append(train_matcher(data, tmp_path / f"out{variant}", settings, log=lambda _: None))
+    assert cards[0]["judge_sha256"] == cards[1]["judge_sha256"]

@@ -14,8 +14,8 @@ low-rank delta on its 36 linear layers, a trained token-type row and a three-way
 Nothing learned ships as a whole model: ``claimcluster/models/judge.safetensors`` (fp16 delta,
 the head) and its card ``judge.json`` (base weights and file sha256, thresholds chosen on the
 dev partitions, how it was trained) are verified when loaded; ``python -m claimcluster.training
-judge`` writes new ones. At run time the judge is exported once to ONNX Runtime (fp32, the torch
-probabilities; :mod:`claimcluster.judge._onnx`) and cached; torch is the fallback.
+judge`` writes new ones. At run time the judge is exported once to ONNX Runtime (int8 weights within ±64 by
+default, or fp32 with torch's probabilities; :mod:`claimcluster.judge._onnx`) and cached; torch is the fallback.
 
 Explicit rules the model blurs stay in force: a pair that states other figures or swaps who did
 what to whom (:func:`claimcluster.assertion.assertion_rules`) is a contradiction, not the same

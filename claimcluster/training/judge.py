@@ -53,6 +53,7 @@ LABEL_OF = {"same": SAME, "contradict": CONTRADICT, "related": OTHER, "unrelated
 
 @dataclass(frozen=True)
 class JudgeSettings:
+    name: str = "judge-v1"
     rank: int = 16
     alpha: float = 32.0
     epochs: int = 3
@@ -264,14 +265,16 @@ def evaluate(tokenizer, encoder, head, dev: list[dict], settings: JudgeSettings)
     return out
 
 
-def train_judge(data: JudgeData, out: Path, settings: JudgeSettings = JudgeSettings(), *, command: str = "",
-                log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Fine-tune the judge on ``data.train``, choose its thresholds on ``data.dev``, write it to ``out``."""
+def fit(settings: JudgeSettings, batches: list[list[Any]], loss_of: Callable[..., Any], *, name: str = "judge",
+        log: Callable[[str], None] = print) -> tuple[Any, Any, Any, dict[str, torch.Tensor], int, str]:
+    """Train a LoRA delta, the token-type row and a three-way head on the packaged MiniLM over ``batches`` (in
+    order, a linear warm-up and decay), each batch's loss given by ``loss_of(tokenizer, encoder, head, batch)``.
+    Returns the tokenizer, the encoder and head (in eval mode), the tensors to save, the steps taken and the
+    base weights' sha256."""
     from claimcluster.training.lora import attach_lora
 
     started = time.perf_counter()
     torch.manual_seed(settings.seed)
-    rng = random.Random(settings.seed)
     tokenizer, encoder, base_sha256 = base_encoder()
     wrapped = attach_lora(encoder, settings.rank, settings.alpha, settings.seed)
     token_type = encoder.embeddings.token_type_embeddings.weight
@@ -281,57 +284,70 @@ def train_judge(data: JudgeData, out: Path, settings: JudgeSettings = JudgeSetti
     optimiser = torch.optim.AdamW([{"params": lora, "lr": settings.learning_rate},
                                    {"params": [token_type, *head.parameters()], "lr": settings.head_learning_rate}],
                                   weight_decay=0.01)
-    epochs = [_batches(data.train, settings.batch_size, rng) for _ in range(settings.epochs)]
-    total = sum(len(e) for e in epochs)
-    if settings.max_steps is not None:
-        total = min(total, settings.max_steps)
+    total = len(batches) if settings.max_steps is None else min(len(batches), settings.max_steps)
     bases = [g["lr"] for g in optimiser.param_groups]
-    step = 0
     encoder.train()
     head.train()
-    for epoch, batches in enumerate(epochs):
-        for rows in batches:
-            if step >= total:
-                break
-            warm = max(1, int(settings.warmup * total))
-            factor = step / warm if step < warm else max(0.0, (total - step) / max(1, total - warm))
-            for group, base in zip(optimiser.param_groups, bases):
-                group["lr"] = base * factor
-            batch = tokenizer([data.train[i][0] for i in rows], [data.train[i][1] for i in rows], padding=True,
-                              truncation="longest_first", max_length=settings.max_seq_length, return_tensors="pt")
-            target = torch.tensor([data.train[i][2] for i in rows])
-            loss = torch.nn.functional.cross_entropy(pooled_logits(encoder, head, batch), target)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            step += 1
-            if step % 50 == 0:
-                log(f"judge: epoch {epoch + 1}, step {step}/{total}, loss {loss.item():.3f}, "
-                    f"{time.perf_counter() - started:.0f} s")
-    seconds = time.perf_counter() - started
-    figures = evaluate(tokenizer, encoder, head, data.dev, settings)
-    log(f"judge dev: {json.dumps(figures)}")
-    tensors = {f"{name}.lora_{part}": getattr(layer, f"lora_{part}").detach().to(torch.float16).contiguous()
-               for name, layer in wrapped.items() for part in "AB"}
+    warm = max(1, int(settings.warmup * total))
+    for step, batch in enumerate(batches[:total]):
+        factor = step / warm if step < warm else max(0.0, (total - step) / max(1, total - warm))
+        for group, base in zip(optimiser.param_groups, bases):
+            group["lr"] = base * factor
+        loss = loss_of(tokenizer, encoder, head, batch)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if (step + 1) % 50 == 0:
+            log(f"{name}: step {step + 1}/{total}, loss {loss.item():.3f}, {time.perf_counter() - started:.0f} s")
+    tensors = {f"{layer_name}.lora_{part}": getattr(layer, f"lora_{part}").detach().to(torch.float16).contiguous()
+               for layer_name, layer in wrapped.items() for part in "AB"}
     tensors["token_type"] = token_type.detach().clone().contiguous()
     tensors["head.weight"] = head.weight.detach().clone().contiguous()
     tensors["head.bias"] = head.bias.detach().clone().contiguous()
-    card = {
-        "name": "judge-v1",
+    encoder.eval()
+    head.eval()
+    return tokenizer, encoder, head, tensors, total, base_sha256
+
+
+def card_for(settings: JudgeSettings, base_sha256: str, dev: dict[str, Any], same_threshold: float,
+             training: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": settings.name,
         "base_model": "all-MiniLM-L6-v2",
         "base_sha256": base_sha256,
         "rank": settings.rank,
         "alpha": settings.alpha,
         "max_seq_length": settings.max_seq_length,
         "labels": list(LABELS),
-        "same_threshold": figures["same_threshold"],
+        "same_threshold": same_threshold,
         "member_threshold": settings.member_threshold,
         "contradict_threshold": 0.5,
-        "dev": figures,
-        "training": {"command": command, "settings": asdict(settings), "steps": step, "counts": data.counts,
-                     "data_sha256": data.data_sha256, "seconds": round(seconds, 1),
-                     "torch": torch.__version__},
+        "dev": dev,
+        "training": {**training, "settings": asdict(settings), "torch": torch.__version__},
     }
+
+
+def train_judge(data: JudgeData, out: Path, settings: JudgeSettings = JudgeSettings(), *, command: str = "",
+                log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Fine-tune the judge on ``data.train``, choose its thresholds on ``data.dev``, write it to ``out``."""
+    started = time.perf_counter()
+    rng = random.Random(settings.seed)
+    torch.manual_seed(settings.seed)
+    batches = [rows for _ in range(settings.epochs) for rows in _batches(data.train, settings.batch_size, rng)]
+
+    def loss_of(tokenizer, encoder, head, rows):
+        batch = tokenizer([data.train[i][0] for i in rows], [data.train[i][1] for i in rows], padding=True,
+                          truncation="longest_first", max_length=settings.max_seq_length, return_tensors="pt")
+        target = torch.tensor([data.train[i][2] for i in rows])
+        return torch.nn.functional.cross_entropy(pooled_logits(encoder, head, batch), target)
+
+    tokenizer, encoder, head, tensors, steps, base_sha256 = fit(settings, batches, loss_of, log=log)
+    seconds = time.perf_counter() - started
+    figures = evaluate(tokenizer, encoder, head, data.dev, settings)
+    log(f"judge dev: {json.dumps(figures)}")
+    card = card_for(settings, base_sha256, figures, figures["same_threshold"],
+                    {"command": command, "steps": steps, "counts": data.counts, "data_sha256": data.data_sha256,
+                     "seconds": round(seconds, 1)})
     return save_judge(tensors, out, card)
 
 
