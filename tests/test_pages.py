@@ -60,6 +60,11 @@ EXPECTED = {
                               "Let us know down below in the comments"],
                              ["Related Topics", "You can keep up with me on Twitter",
                               "Hit the track today with Mario Kart Tour"]),
+    "github.blog.spiceland": ("The GitHub Blog", "2019-03-29",
+                              ["Erin Spiceland is a Software Engineer for SpaceX.",
+                               "make effective plans and goals for the future", "looking forward to next?",
+                               "Research Consultant at Adelard LLP"],
+                              ["Related posts", "Jeremy Epling", "Missed the main event?", "Privacy"]),
     "dw.com.colonial": ("DW.COM", "2020-01-19", [], []),
     "nationalgeographic.co.uk.goats": ("National Geographic", "2020-01-03", [], []),
     "nature.com.telescope": ("Nature", "2019-09-24", [], []),
@@ -109,7 +114,7 @@ def test_real_pages_give_their_main_text_outlet_and_date(page_dir, offline):
         if day is not None:
             assert published_at(document.published).date().isoformat() == day, (name, document.published)
         assert document.url.startswith("https://") and document.metadata["source"].endswith(f"{name}.html")
-    assert snippets == 47
+    assert snippets == 55
     # The title opens the text, without the site's name after it.
     uncork = found["dw.com.uncork"]
     assert uncork.title == "Uncork the mystery of Germany's Frühburgunder"
