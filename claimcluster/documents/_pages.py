@@ -124,7 +124,11 @@ def _archive_pages(path: Path) -> Iterator[tuple[str, _Page | Rejection]]:
 
     read = 0
     try:
-        with open(path, "rb") as stream:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below, after the generator's last record)
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        with stream:
             for record in ArchiveIterator(stream):
                 kind = record.rec_type
                 if kind not in ("response", "resource", "revisit"):

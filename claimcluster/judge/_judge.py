@@ -77,7 +77,7 @@ class SameAssertionJudge:
     backend : {"auto", "onnx-int8", "onnx", "torch"}, default="auto"
         "onnx-int8" and "onnx" run an export on ONNX Runtime (made once from the torch judge, checked
         against its probabilities on probe pairs, cached: :mod:`claimcluster.judge._onnx`): int8
-        weights, 2.4 times faster and as good on the dev pairs, or fp32, torch's own probabilities.
+        weights, 2.2 times faster and as good on the dev pairs, or fp32, torch's own probabilities.
         "auto" uses "onnx-int8" and falls back to torch, with a warning, where it cannot be made.
 
     A pair of one sentence with itself (the same text, but for case and spacing) is the same assertion

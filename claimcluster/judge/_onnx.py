@@ -8,7 +8,7 @@ through ``torch.onnx.export`` and ONNX Runtime's BERT fusions. Two recipes, as f
   so its decisions are torch's on every CPU.
 - ``onnx-int8`` (the default): every weight matrix as int8 within [-64, 64], by the encoder's own
   quantisation (:func:`~claimcluster.embed._onnx.quantize_int8`), so no integer product can saturate
-  and the integer part is exact on every CPU. It reads pairs 2.4 times faster than fp32 here with the
+  and the integer part is exact on every CPU. It reads pairs 2.2 times faster than fp32 here with the
   same quality on the labelled dev pairs (ROC AUC 0.905 vs 0.906, precision at recall 0.80 0.615 vs
   0.612: benchmarks/RESULTS.md), though single probabilities move (by 0.18 on a borderline probe),
   so about 3 % of pairs near the cut are decided the other way than by torch. Its probe bar (0.35)
