@@ -131,6 +131,7 @@ DEFAULT_FURNITURE_RULES: tuple[FurnitureRule, ...] = (
                   r"|please enable javascript|(using|on) a mobile device|click here to (see|watch|view)"
                   r"|view (the )?gallery|poll loading)"),
     FurnitureRule("social-prompt", r"^\W*(follow|like) (us|[\w .'-]{1,40}?( \(@\w+\))?) on (twitter|facebook|instagram)"
+                  r"|^\W*(follow|like) us\s*:\s*@?\w|^\W*(don'?t|do not) forget to (like|follow|share|subscribe)\b"
                   r"|^\W*view (this post )?on (instagram|twitter|facebook|youtube)|have something to add to this story"
                   r"|share it in the comments|not (currently )?accepting comments"
                   r"|comments (are|have been) (closed|disabled)"),

@@ -76,6 +76,8 @@ SCRAPED_FURNITURE = {
     "Have something to add to this story? Share it in the comments.": "social-prompt",
     "Sorry we are not currently accepting comments on this article.": "social-prompt",
     "\u2014\u2014 >> Follow Evan McMurry (@evanmcmurry) on Twitter": "social-prompt",
+    "Follow us: @timesofisrael on Twitter | timesofisrael on Facebook": "social-prompt",
+    "Don\u2019t forget to like Caped Crusades on Facebook and follow us on Twitter!": "social-prompt",
     "Gay rights are human rights pic.twitter.com/abc \u2014 PinkNews (@pinknews) December 15, 2014": "embedded-post",
     "[Image via screengrab]": "photo-credit",
     "Photo: John Smith/Getty Images": "photo-credit",
