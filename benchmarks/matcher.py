@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.clef import metrics
+from benchmarks.clef import load, metrics
 from benchmarks.common import emit, machine
 from claimcluster.judge import SAME, SameAssertionJudge, pooled_logits
-from claimcluster.training.data import file_sha256, read_jsonl
+from claimcluster.training.data import file_sha256
 from claimcluster.training.judge import JudgeSettings, card_for, fit, save_judge
 
 __all__ = ["MatcherSettings", "MatcherData", "load_matcher_data", "train_matcher", "CHECKTHAT", "main"]
@@ -68,15 +68,6 @@ class MatcherData:
     data_sha256: dict[str, str] = field(default_factory=dict)
 
 
-def _split(folder: Path, split: str) -> tuple[list[dict], dict[str, set[str]]]:
-    gold: dict[str, set[str]] = {}
-    for row in read_jsonl(folder / "qrels.jsonl"):
-        if row.get("split") == split:
-            gold.setdefault(str(row["tweet_id"]), set()).add(str(row["vclaim_id"]))
-    tweets = [q for q in read_jsonl(folder / "queries.jsonl") if q.get("split") == split and str(q["tweet_id"]) in gold]
-    return tweets, gold
-
-
 def load_matcher_data(data: str | Path, settings: MatcherSettings = MatcherSettings(), *, split: str = "dev",
                       log=print) -> MatcherData:
     """Each train tweet with one of its verified claims first, then ``negatives`` other candidates (one group per
@@ -88,7 +79,7 @@ def load_matcher_data(data: str | Path, settings: MatcherSettings = MatcherSetti
     folder = root / CHECKTHAT if (root / CHECKTHAT).is_dir() else root
     if not (folder / "vclaims.jsonl").is_file():
         raise FileNotFoundError(f"no {CHECKTHAT}/vclaims.jsonl under {root}")
-    claims = read_jsonl(folder / "vclaims.jsonl")
+    claims, train_tweets, train_gold = load(folder, "train")
     text = {str(c["vclaim_id"]): c["vclaim"] for c in claims}
     log(f"matcher: indexing {len(claims):,} verified claims")
     index = ClaimIndex(Embedder()).add([c["vclaim"] for c in claims], ids=[str(c["vclaim_id"]) for c in claims],
@@ -96,7 +87,7 @@ def load_matcher_data(data: str | Path, settings: MatcherSettings = MatcherSetti
     index.rerank = False
     out = MatcherData()
     for part in ("train", split):
-        tweets, gold = _split(folder, part)
+        tweets, gold = (train_tweets, train_gold) if part == "train" else load(folder, part)[1:]
         queries = [clean_social_text(t["text"]) for t in tweets]
         found = index.search(queries, k=settings.negatives + 1)
         for tweet, query, matches in zip(tweets, queries, found):

@@ -60,7 +60,7 @@ from claimcluster._locks import cpu_threads, directory_write_lock
 from claimcluster.errors import ModelError, ModelIntegrityError
 
 __all__ = ["RECIPES", "INT8_SUFFIX", "cache_root", "export_dir", "model_id_for", "source_model_id", "toolchain",
-           "require_made_here", "quantize_int8", "OnnxEncoder", "export"]
+           "read_export", "require_made_here", "quantize_int8", "OnnxEncoder", "export"]
 
 RECIPE_VERSION = 2
 RECIPES = ("onnx", "onnx-int8")
@@ -126,6 +126,26 @@ def require_made_here(card: dict[str, Any], directory: Path, recipe_version: int
                                   f"{made_with}, not recipe {recipe_version} with {toolchain()}")
 
 
+def read_export(directory: Path, card_name: str, what: str, recipe_version: int) -> tuple[dict[str, Any], Any]:
+    """The card and the tokenizer (no padding) of the export in ``directory``, its ``model.onnx`` checked against
+    the card's sha256 and the card against ``recipe_version`` and the installed toolchain: ModelIntegrityError
+    otherwise (``what`` names the export in the message)."""
+    from tokenizers import Tokenizer
+
+    try:
+        card = json.loads((directory / card_name).read_text(encoding="utf-8"))
+        digest = file_sha256(directory / "model.onnx")
+        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    except Exception as exc:  # OSError, JSON errors, and tokenizers' bare Exception
+        raise ModelIntegrityError(f"cannot read the exported {what} in {directory}: {exc}") from None
+    if not isinstance(card, dict) or digest != card.get("model_sha256"):
+        raise ModelIntegrityError(f"{directory / 'model.onnx'} has sha256 {digest}, its card says "
+                                  f"{card.get('model_sha256') if isinstance(card, dict) else None}")
+    require_made_here(card, directory, recipe_version)
+    tokenizer.no_padding()
+    return card, tokenizer
+
+
 def quantize_int8(graph: Path, final: Path) -> None:
     """Write ``graph`` with every weight matrix as int8 within [-64, 64] (``INT8_WEIGHTS``) to ``final``."""
     import onnx
@@ -148,21 +168,8 @@ class OnnxEncoder:
     """An exported encoder: ``encode`` as ``SentenceTransformer.encode`` answers it (unit vectors)."""
 
     def __init__(self, directory: Path, threads: int | None = None):
-        from tokenizers import Tokenizer
-
-
         self.directory = directory
-        try:
-            self.card: dict[str, Any] = json.loads((directory / CARD).read_text(encoding="utf-8"))
-            digest = file_sha256(directory / "model.onnx")
-            tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        except Exception as exc:  # OSError, JSON errors, and tokenizers' bare Exception
-            raise ModelIntegrityError(f"cannot read the exported model in {directory}: {exc}") from None
-        if not isinstance(self.card, dict) or digest != self.card.get("model_sha256"):
-            raise ModelIntegrityError(f"{directory / 'model.onnx'} has sha256 {digest}, its card says "
-                                      f"{self.card.get('model_sha256') if isinstance(self.card, dict) else None}")
-        require_made_here(self.card, directory, RECIPE_VERSION)
-        tokenizer.no_padding()
+        self.card, tokenizer = read_export(directory, CARD, "model", RECIPE_VERSION)
         tokenizer.enable_truncation(int(self.card["max_seq_length"]))
         self._tokenizer = tokenizer
         self.dimension = int(self.card["dimension"])

@@ -44,7 +44,7 @@ from claimcluster.embed._onnx import (
     cache_root,
     cpu_threads,
     quantize_int8,
-    require_made_here,
+    read_export,
     single_thread_session,
     toolchain,
 )
@@ -80,20 +80,9 @@ class OnnxJudge:
     """An exported judge: ``predict(a, b)`` as the torch judge answers it, shape (n, 3)."""
 
     def __init__(self, directory: Path, judge_sha256: str, threads: int | None = None):
-        from tokenizers import Tokenizer
-
-
-        try:
-            self.card: dict[str, Any] = json.loads((directory / CARD).read_text(encoding="utf-8"))
-            digest = file_sha256(directory / "model.onnx")
-            tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        except Exception as exc:  # OSError, JSON errors, and tokenizers' bare Exception
-            raise ModelIntegrityError(f"cannot read the exported judge in {directory}: {exc}") from None
-        if not isinstance(self.card, dict) or digest != self.card.get("model_sha256") \
-                or self.card.get("judge_sha256") != judge_sha256:
+        self.card, tokenizer = read_export(directory, CARD, "judge", RECIPE_VERSION)
+        if self.card.get("judge_sha256") != judge_sha256:
             raise ModelIntegrityError(f"{directory / 'model.onnx'} is not the export of judge {judge_sha256[:16]}")
-        require_made_here(self.card, directory, RECIPE_VERSION)
-        tokenizer.no_padding()
         tokenizer.enable_truncation(int(self.card["max_seq_length"]), strategy="longest_first")
         self._tokenizer = tokenizer
         self._session = single_thread_session(directory / "model.onnx")
