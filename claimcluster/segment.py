@@ -312,7 +312,7 @@ def _article_like(paragraph: str, n_paragraphs: int) -> bool:
     """Whether a paragraph that a paragraph rule matched is an article rather than a block of furniture: the
     only paragraph of its document, of several sentences, or one longer than any furniture block."""
     n_sentences = sum(1 for _ in _sentence_spans(paragraph))
-    return n_sentences > MAX_FURNITURE_SENTENCES or (n_paragraphs == 1 and n_sentences > 2)
+    return n_sentences > MAX_FURNITURE_SENTENCES or (n_paragraphs == 1 and n_sentences > 1)
 
 
 def _workers(n_documents: int) -> int:

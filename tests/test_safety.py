@@ -4,8 +4,12 @@ a writer moves a directory on. Each case is a symptom of the reliability probe (
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -211,3 +215,61 @@ def test_the_lock_file_does_not_follow_a_link_out_of_the_store(docs, embedder, t
     with pytest.raises(StorageError, match="cannot use"):
         store.update(docs[2:3])
     assert outside.read_text() == "someone else's"
+
+
+@contextlib.contextmanager
+def read_only(directory):
+    """``directory`` as a read-only mount shows it: not writable for an ordinary user; for root, whom
+    permissions do not stop, a read-only bind mount of it (skipped where root may not mount)."""
+    if os.geteuid() != 0:
+        paths = [directory, *directory.iterdir()]
+        modes = {p: p.stat().st_mode for p in paths}
+        for p in paths:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield directory
+        finally:
+            for p in paths:
+                p.chmod(modes[p])
+        return
+    mount = directory.with_name(directory.name + "-mounted")
+    mount.mkdir()
+    if subprocess.run(["mount", "--bind", str(directory), str(mount)], capture_output=True).returncode:
+        pytest.skip("root without the right to mount here: no read-only directory can be made")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)], check=True, capture_output=True)
+        assert not os.access(mount, os.W_OK)
+        yield mount
+    finally:
+        gc.collect()  # connections the CLI's stores left open
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode:
+            subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def test_a_read_only_store_is_shown_checked_and_matched_not_changed(docs, embedder, tmp_path):
+    path = tmp_path / "claims"
+    store = ClaimStore.create(path, docs[:4], embedder=embedder, min_cluster_size=2)
+    store.update(docs[4:])
+    claims = {c.id: [m.text for m in c.members] for c in store.claims()}
+    store.close()
+    files = {p.name: p.read_bytes() for p in path.iterdir()}
+    runner = CliRunner()
+    with read_only(path) as mounted:
+        opened = ClaimStore.open(mounted, embedder=embedder)
+        assert {c.id: [m.text for m in c.members] for c in opened.claims()} == claims
+        assert opened.match("no Russian personnel were there, the Pentagon said", min_score=None)[0]
+        shown = runner.invoke(main, ["store", "show", str(mounted)])
+        assert shown.exit_code == 0 and f"{len(claims)} claims from" in shown.output
+        one = runner.invoke(main, ["store", "show", str(mounted), "--claim", str(min(claims))])
+        assert one.exit_code == 0 and "first seen" in one.output
+        assert "ok (" in runner.invoke(main, ["store", "check", str(mounted)]).output
+        for refused, verb in ((["update", str(mounted), str(SEEDS)], "updated"), (["compact", str(mounted)],
+                                                                                   "compacted")):
+            result = runner.invoke(main, ["store", *refused])
+            assert result.exit_code == 2 and f"is read-only here: it can be shown, checked and matched against, " \
+                                             f"not {verb}" in result.output
+            assert "backup" not in result.output
+        with pytest.raises(StorageError, match="read-only"):
+            opened.update(docs[:1])
+        opened.close()
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == files

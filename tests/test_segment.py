@@ -149,6 +149,11 @@ def test_an_article_on_one_line_is_not_dropped_whole_as_furniture(seed_corpus):
     assert all(not r.reason.startswith("furniture:") or len(r.text) < 1000 for r in kept.dropped)
     lined = segment_documents(seed_corpus.documents)  # with its lines, the same rules still drop whole lines
     assert any(r.reason == "furniture:donation" for r in lined.dropped)
+    # The shortest such article: one statement and one appeal keep the statement.
+    short = segment_documents([Document("a", "The minister said on Monday that taxes would rise next year. "
+                                             "Subscribe to our newsletter for more news.")])
+    assert [s.text for s in short.sentences] == ["The minister said on Monday that taxes would rise next year."]
+    assert [(r.where, r.reason) for r in short.dropped] == [("a@61:103", "furniture:newsletter")]
 
 
 def test_segmenting_in_processes_gives_what_one_process_gives(seed_corpus, monkeypatch):

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -548,3 +549,37 @@ def test_a_store_whose_records_name_another_model_is_refused_by_its_vectors(docs
     with sqlite3.connect(path / "store.sqlite") as conn:  # with its true model named again, it reads as before
         conn.execute("UPDATE meta SET value = ? WHERE key = 'model_id'", (json.dumps(embedder.model_id),))
     assert ClaimStore.open(path, embedder=embedder).verify()["sentences"] > 0
+
+
+def test_a_store_keeps_what_it_left_out(tmp_path):
+    runner = CliRunner()
+    day1, day2, day3 = (tmp_path / f"day{i}.jsonl" for i in (1, 2, 3))
+    day1.write_text(json.dumps({"id": "a", "text": "The minister said on Monday that taxes would rise next year. "
+                                                  "Subscribe to our newsletter for more news."}) + "\n"
+                    + json.dumps({"id": "b", "text": "  "}) + "\n")
+    day2.write_text(json.dumps({"id": "c", "text": "Taxes will rise next year, the minister said on Monday."}) + "\n"
+                    + json.dumps({"id": "d", "text": ""}) + "\n")
+    day3.write_text(json.dumps({"id": "e", "text": "The minister said taxes would rise."}) + "\n"
+                    + json.dumps({"id": "f"}) + "\n")
+    target = str(tmp_path / "claims")
+    assert runner.invoke(main, ["store", "create", target, str(day1), "--min-cluster-size", "2"]).exit_code == 0
+    shown = runner.invoke(main, ["store", "show", target])
+    assert "left out: 1 field 'text' is blank, 1 furniture" in shown.output
+    assert runner.invoke(main, ["store", "update", target, str(day2)]).exit_code == 0
+    listing = json.loads(runner.invoke(main, ["store", "show", target, "--format", "json"]).output)
+    assert [(r["where"], r["reason"].split(":")[0]) for r in listing["rejected"]] == [
+        (f"{day1}:2", "field 'text' is blank"), ("a@61:103", "furniture"), (f"{day2}:2", "field 'text' is blank")]
+    assert listing["rejected"][1]["text"] == "Subscribe to our newsletter for more news."
+    assert listing["summary"]["warnings"] == []
+    # A store written before it kept them: said so, not "none"; the next update starts keeping them.
+    with sqlite3.connect(tmp_path / "claims" / "store.sqlite") as conn:
+        conn.execute("DROP TABLE left_out")
+        conn.execute("DELETE FROM meta WHERE key = 'left_out_from'")
+    conn.close()
+    shown = runner.invoke(main, ["store", "show", target])
+    assert "left out: none" in shown.output and "first 2 batch(es) left out was not recorded" in shown.output
+    assert runner.invoke(main, ["store", "update", target, str(day3)]).exit_code == 0
+    listing = json.loads(runner.invoke(main, ["store", "show", target, "--format", "json"]).output)
+    assert [r["where"] for r in listing["rejected"]] == [f"{day3}:2"]
+    assert "first 2 batch(es)" in listing["summary"]["warnings"][0]
+    assert runner.invoke(main, ["store", "check", target]).exit_code == 0

@@ -141,8 +141,10 @@ def store_show(directory, claim_id, fmt, max_claims, model):
         return
     if fmt == "text":
         counts = opened.counts()
+        rejected, warnings = opened.left_out()
         top = ClaimSet(claims=opened.claims(limit=max_claims), unclustered=[], n_documents=counts["documents"],
-                       model_id=opened.model_id, parameters=opened.settings.to_dict())
+                       model_id=opened.model_id, parameters=opened.settings.to_dict(), rejected=rejected,
+                       warnings=warnings)
         click.echo(render_text(top, max_claims=max_claims, totals=(counts["claims"], counts["sentences"],
                                                                     counts["unclustered"])), nl=False)
         for suggestion in opened.merge_suggestions:

@@ -43,7 +43,7 @@ from claimcluster.cluster import (
     DEFAULT_MIN_CLUSTER_SIZE,
     DEFAULT_MIN_SAMPLES,
 )
-from claimcluster.documents import Corpus, Document, check_documents, published_at
+from claimcluster.documents import Corpus, Document, Rejection, check_documents, published_at
 from claimcluster.embed import Embedder, embedder_for
 from claimcluster.errors import InputError, ModelMismatchError, StorageError
 from claimcluster.judge import judge_for
@@ -120,7 +120,7 @@ class ClaimStore:
             _check_free(path)
             journal_clean(path, in_use=())  # what a killed create of this store left
             work = empty_work(embedder.dimension)
-            report = UpdateReport()
+            report = UpdateReport(rejected=rejected)
             change = Update(work, settings, embedder, lambda ids: set(), batch=0).run(documents, report)
             meta = {"kind": _records.KIND, "format_version": _records.FORMAT_VERSION, "model_id": embedder.model_id,
                     "dimension": embedder.dimension, "settings": settings.to_dict()}
@@ -128,7 +128,6 @@ class ClaimStore:
             records.remove_leftovers()
         store = cls(path, embedder, records, lock_timeout)
         store._vectors_checked = True  # this embedder made them just now: nothing to embed again
-        report.rejected[:0] = rejected
         return store
 
     @classmethod
@@ -181,10 +180,9 @@ class ClaimStore:
 
         All or nothing: if anything fails before the update's transaction commits (a refused
         input, a full disk), the store is as it was and the same batch can be retried."""
-        report = UpdateReport()
-        rejected = list(documents.rejected) if isinstance(documents, Corpus) else []
+        report = UpdateReport(rejected=list(documents.rejected) if isinstance(documents, Corpus) else [])
         documents = check_documents(documents)
-
+        self._check_writable("updated")
         with directory_write_lock(self.path, self.lock_timeout):
             self._records.quick_check()
             self._records.remove_leftovers()
@@ -209,13 +207,18 @@ class ClaimStore:
                 except StorageError as exc:  # the update is in: a compaction that failed loses nothing
                     log.warning("%s: the update was written; merging its vector segments failed (%s) and is "
                                 "left to a later update or `claimcluster store compact`", self.path, exc)
-        report.rejected[:0] = rejected
         return report
 
     def compact(self) -> bool:
         """Merge the vector segments into one; False when there was nothing to merge."""
+        self._check_writable("compacted")
         with directory_write_lock(self.path, self.lock_timeout):
             return self._compact()
+
+    def _check_writable(self, what: str) -> None:
+        if self._records.read_only:
+            raise StorageError(f"{self.path} is read-only here: it can be shown, checked and matched against, "
+                               f"not {what}")
 
     def _compact(self) -> bool:
         self._records.quick_check()
@@ -325,10 +328,20 @@ class ClaimStore:
         """Claims, sentences, unclustered sentences, documents, merge suggestions and vector segments."""
         return _reads.counts(self._records)
 
+    def left_out(self) -> tuple[list[Rejection], list[str]]:
+        """Every record and piece of text the updates left out, each with where it was and why, and a
+        warning when the store's first batches were written by a claimcluster that did not keep them."""
+        rejected, since = _reads.left_out(self._records)
+        return rejected, ([f"what the store's first {since} batch(es) left out was not recorded (written by an "
+                           "earlier claimcluster)"] if since else [])
+
     def claim_set(self) -> ClaimSet:
-        """All claims and unclustered sentences as a :class:`ClaimSet`, for reports and exports."""
+        """All claims, unclustered sentences and what was left out as a :class:`ClaimSet`, for reports and
+        exports."""
+        rejected, warnings = self.left_out()
         return ClaimSet(claims=self.claims(), unclustered=self.unclustered(), n_documents=self.n_documents,
-                        model_id=self.model_id, parameters=self.settings.to_dict())
+                        model_id=self.model_id, parameters=self.settings.to_dict(), rejected=rejected,
+                        warnings=warnings)
 
     @property
     def model_id(self) -> str:

@@ -100,3 +100,22 @@ def remove_migrated(directory: Path, db_file: str, kind: str) -> None:
         manifest.unlink()
     except (OSError, ValueError, AttributeError):
         return
+
+
+def not_a_store(directory: Path, db_file: str) -> StorageError:
+    """Why ``directory`` (without ``db_file``) is no store this claimcluster reads: an earlier format to migrate,
+    another kind of directory, or nothing yet."""
+    manifest = directory / "manifest.json"
+    if manifest.is_file():
+        try:
+            old = json.loads(manifest.read_text("utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict) and old.get("kind") == KIND:
+            return StorageError(f"{directory} is a store of format {old.get('format_version')}, written by an earlier "
+                                f"claimcluster: migrate it once with `claimcluster store migrate {directory}` "
+                                "(or ClaimStore.migrate)")
+        if isinstance(old, dict) and isinstance(old.get("kind"), str):
+            return StorageError(f"{directory} holds a {old['kind']!r}, not a {KIND!r}")
+        return StorageError(f"{manifest} is damaged and {directory} has no {db_file}: not a store")
+    return StorageError(f"{directory} has no {db_file}: not a claimcluster store, or not written yet")

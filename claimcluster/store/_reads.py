@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from claimcluster.claims import Claim, Member
+from claimcluster.documents import Rejection
 from claimcluster.errors import StorageError
 from claimcluster.store._records import Records
 from claimcluster.store._update import Work
@@ -83,6 +84,17 @@ def batches(records: Records, doc_ids: Sequence[str]) -> dict[str, int]:
 
 def next_batch(records: Records) -> int:
     return int(records.query("SELECT COALESCE(MAX(batch) + 1, 0) FROM documents")[0][0])
+
+
+def left_out(records: Records) -> tuple[list[Rejection], int]:
+    """What the updates left out, in order, and the first batch whose leavings were recorded (a store written
+    by an earlier claimcluster kept none: its next batch, until an update records them)."""
+    with records.snapshot():
+        if not records.query("SELECT 1 FROM sqlite_master WHERE name = 'left_out'"):
+            return [], next_batch(records)
+        rows = records.query('SELECT "where", reason, text FROM left_out ORDER BY id')
+        since = records.meta().get("left_out_from", 0)
+    return [Rejection(where, reason, text) for where, reason, text in rows], int(since)
 
 
 def known_doc_ids(records: Records, ids: Sequence[str]) -> set[str]:

@@ -20,6 +20,7 @@ query meets is an error. Every failure is a :class:`~claimcluster.errors.Storage
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -36,12 +37,14 @@ import numpy as np
 from claimcluster._files import atomic_write_bytes, fsync_path, journal_add, journal_clean
 from claimcluster._persist import read_checked, utc_now, versions
 from claimcluster.errors import StorageError
-from claimcluster.store._files import remove_migrated
+from claimcluster.store._connect import connect, connect_read_only
+from claimcluster.store._files import not_a_store, remove_migrated
 from claimcluster.store._rows import (
     Change,
     ClaimRow,
     CoreRow,
     DocumentRow,
+    LeftOutRow,
     MemberRow,
     MergeRow,
     SentenceRow,
@@ -58,6 +61,11 @@ IN_CHUNK = 900
 # Small pages: an update inserts members and core rows of known claims all over their tables, and each
 # page it touches is written twice (the write-ahead log, then the checkpoint).
 PAGE_SIZE = 1024
+LEFT_OUT_SCHEMA = """CREATE TABLE IF NOT EXISTS left_out (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL,
+    "where" TEXT NOT NULL, reason TEXT NOT NULL, text TEXT NOT NULL) STRICT;
+"""
+"""What each update left out, and why (a store written before it existed gets it, and the meta key
+``left_out_from`` the batch it starts with, at its next update)."""
 SEGMENT_NAME = "segment.{}.npy"
 SEGMENT_FILE = re.compile(r"^segment\.(\d+)\.npy$")
 SCHEMA = """
@@ -80,7 +88,7 @@ CREATE TABLE core_rows (claim INTEGER NOT NULL REFERENCES claims (id), row INTEG
     core REAL, PRIMARY KEY (claim, row)) STRICT, WITHOUT ROWID;
 CREATE TABLE merges (id INTEGER PRIMARY KEY, claims TEXT NOT NULL, sentence INTEGER NOT NULL
     REFERENCES sentences (row)) STRICT;
-"""
+""" + LEFT_OUT_SCHEMA
 
 
 def _stamp() -> dict[str, Any]:
@@ -95,19 +103,14 @@ def _storage_error(directory: Path, exc: BaseException) -> StorageError:
     return StorageError(f"{directory / DB_FILE}: {exc}")
 
 
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
 class Records:
     """The open database of a store directory (one connection, used under a lock)."""
 
-    def __init__(self, directory: Path, conn: sqlite3.Connection):
+    def __init__(self, directory: Path, conn: sqlite3.Connection, read_only: bool = False):
         self.directory = directory
         self.conn = conn
+        self.read_only = read_only
+        """Opened from a directory this process cannot write (a read-only mount, another user's store)."""
         self.lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
@@ -121,13 +124,13 @@ class Records:
             for stale in _NEW_DB_FILES:
                 (directory / stale).unlink(missing_ok=True)
             segment = _write_segment(directory, 1, change.vectors) if len(change.vectors) else None
-            conn = _connect(new, timeout)
+            conn = connect(new, timeout)
             try:  # a database nobody reads until it is renamed: a failure half way is simply removed
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                 conn.executescript(SCHEMA)
                 with _transaction(conn):
-                    conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                     [(k, json.dumps(v)) for k, v in {**meta, "generation": 1, **_stamp()}.items()])
+                    meta = {**meta, "generation": 1, "left_out_from": change.batch, **_stamp()}
+                    conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
                     if segment is not None:
                         _insert_segment(conn, 1, 0, segment)
                     _insert(conn, change)
@@ -148,14 +151,20 @@ class Records:
         if path.is_symlink():
             raise StorageError(f"{path} is a symbolic link: refusing to read outside the directory")
         if not path.is_file():
-            raise _not_a_store(directory)
+            raise not_a_store(directory, DB_FILE)
+        read_only = not (os.access(directory, os.W_OK) and os.access(path, os.W_OK))
         try:
-            conn = _connect(path, timeout)
-            conn.execute("PRAGMA journal_mode = WAL")
+            if read_only:
+                conn = connect_read_only(path, timeout)
+            else:
+                conn = connect(path, timeout)
+                conn.execute("PRAGMA journal_mode = WAL")
         except (sqlite3.Error, ValueError) as exc:  # ValueError: text of a damaged page that is not UTF-8
+            if not os.access(path, os.R_OK):
+                raise StorageError(f"{path} cannot be read: {os.strerror(errno.EACCES)}") from None
             raise StorageError(f"{path} is not a readable store database ({exc}); restore it from a "
                                "backup") from None
-        records = cls(directory, conn)
+        records = cls(directory, conn, read_only)
         try:
             records.check_meta()
         except BaseException:
@@ -399,6 +408,10 @@ def _insert(conn: sqlite3.Connection, change: Change) -> None:
     conn.executemany(insert_sql("members", MemberRow._fields), change.members)
     conn.executemany(insert_sql("core_rows", CoreRow._fields), change.core_rows)
     conn.executemany(insert_sql("merges", MergeRow._fields), change.merges)
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'left_out'").fetchall():
+        conn.execute(LEFT_OUT_SCHEMA)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('left_out_from', ?)", (json.dumps(change.batch),))
+    conn.executemany(insert_sql("left_out", LeftOutRow._fields), change.left_out)
 
 
 def _write_segment(directory: Path, segment_id: int, vectors: np.ndarray) -> dict[str, Any]:
@@ -425,23 +438,6 @@ def _read_segment(path: Path, sha256: str) -> np.ndarray:
     if array.dtype != np.float32 or array.ndim != 2 or not np.isfinite(array).all():
         raise StorageError(f"{path} is not a finite 2-D float32 array: the store is damaged")
     return array
-
-
-def _not_a_store(directory: Path) -> StorageError:
-    manifest = directory / "manifest.json"
-    if manifest.is_file():
-        try:
-            old = json.loads(manifest.read_text("utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if isinstance(old, dict) and old.get("kind") == KIND:
-            return StorageError(f"{directory} is a store of format {old.get('format_version')}, written by an earlier "
-                                f"claimcluster: migrate it once with `claimcluster store migrate {directory}` "
-                                "(or ClaimStore.migrate)")
-        if isinstance(old, dict) and isinstance(old.get("kind"), str):
-            return StorageError(f"{directory} holds a {old['kind']!r}, not a {KIND!r}")
-        return StorageError(f"{manifest} is damaged and {directory} has no {DB_FILE}: not a store")
-    return StorageError(f"{directory} has no {DB_FILE}: not a claimcluster store, or not written yet")
 
 
 def exists(directory: Path) -> bool:

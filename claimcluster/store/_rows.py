@@ -67,6 +67,15 @@ class CoreRow(NamedTuple):
     core: float | None
 
 
+class LeftOutRow(NamedTuple):
+    """A record or piece of text an update left out (:class:`~claimcluster.documents.Rejection`)."""
+
+    batch: int
+    where: str
+    reason: str
+    text: str
+
+
 class MergeRow(NamedTuple):
     claims: str
     """JSON list of claim ids."""
@@ -85,6 +94,8 @@ class Change:
     members: list[MemberRow] = field(default_factory=list)
     core_rows: list[CoreRow] = field(default_factory=list)
     merges: list[MergeRow] = field(default_factory=list)
+    left_out: list[LeftOutRow] = field(default_factory=list)
+    batch: int = 0
 
 
 def insert_sql(table: str, columns: tuple[str, ...]) -> str:

@@ -31,6 +31,7 @@ from claimcluster.store._rows import (
     ClaimRow,
     CoreRow,
     DocumentRow,
+    LeftOutRow,
     MemberRow,
     MergeRow,
     SentenceRow,
@@ -122,7 +123,8 @@ class Update:
         report.documents, report.sentences = len(documents), len(sentences)
         first_new = len(work.norms)
         batch = self.batch
-        change = Change(vectors=vectors)
+        change = Change(vectors=vectors, batch=batch)
+        change.left_out = [LeftOutRow(batch, r.where, r.reason, r.text) for r in report.rejected]
         change.documents = [DocumentRow(d.doc_id, d.outlet, d.published, d.title, d.url, batch) for d in documents]
         change.sentences = [SentenceRow(first_new + i, s.doc_id, s.position, s.text,
                                         s.norm if s.norm != s.text else None, s.start, s.end, batch, s.language)
@@ -310,7 +312,8 @@ def migrated(state: dict[str, Any], embedder: Embedder, settings: ClaimSettings)
                   for c in state["claims"]}, [s["norm"] for s in sentences])
     outlet_of = {d["doc_id"]: d.get("outlet") for d in state["documents"]}
     update = Update(work, settings, embedder, lambda ids: set(), batch=0)
-    change = Change(vectors=vectors)
+    # What the earlier format's updates left out was not kept: recorded from the next batch on.
+    change = Change(vectors=vectors, batch=max((d["batch"] + 1 for d in state["documents"]), default=0))
     change.documents = [DocumentRow(d["doc_id"], d.get("outlet"), d.get("published"), d.get("title"), d.get("url"),
                                     d["batch"])
                         for d in state["documents"]]
