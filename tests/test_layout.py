@@ -121,3 +121,24 @@ def test_no_module_over_the_size_limit():
     sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text(encoding="utf-8").splitlines())
              for p in PACKAGE.rglob("*.py")}
     assert {p: n for p, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_the_wheel_holds_every_module_and_shipped_file(tmp_path):
+    # Editable installs read the source tree; a user's `pip install claimcluster` gets only what the wheel holds.
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    tree = tmp_path / "source"  # a copy: setuptools builds inside the tree it is given
+    shutil.copytree(PACKAGE, tree / "claimcluster", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PACKAGE.parent / name, tree / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                            "--wheel-dir", str(tmp_path), str(tree)], capture_output=True, text=True, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("claimcluster-*.whl")
+    held = {name for name in zipfile.ZipFile(wheel).namelist() if name.startswith("claimcluster/")}
+    source = {path.relative_to(PACKAGE.parent).as_posix() for path in PACKAGE.rglob("*")
+              if path.is_file() and "__pycache__" not in path.parts}
+    assert source - held == set()
