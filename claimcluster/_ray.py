@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from claimcluster.documents import Document, FieldMap, Rejection, Sentence, from_records
+from claimcluster.documents import Document, FieldMap, Rejection, Sentence, from_records, published_at
 from claimcluster.embed import Embedder
 from claimcluster.errors import DocumentError, InputError
 from claimcluster.segment import segment_documents
@@ -130,7 +130,8 @@ class _SegmentAndEmbed:
         vectors = self.embedder.encode([s.norm for s in segmentation.sentences])
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-        return {"documents": [json.dumps([[d.doc_id, d.outlet is None, d.published is None] for d in documents])],
+        return {"documents": [json.dumps([[d.doc_id, d.outlet is None, published_at(d.published) is None]
+                                            for d in documents])],
                 "sentences": [json.dumps([asdict(s) for s in segmentation.sentences])],
                 "dropped": [json.dumps([asdict(r) for r in segmentation.dropped] + rejected)],
                 "vectors": [buffer.getvalue()], "model_id": [self.embedder.model_id]}

@@ -25,7 +25,16 @@ from claimcluster.claims.formation import form_claims
 from claimcluster.claims.settings import ClaimSettings
 from claimcluster.cluster import DEFAULT_MIN_SAMPLES, NOISE, auto_min_cluster_size, cluster_vectors, medoid
 from claimcluster.cluster._spanning import Search
-from claimcluster.documents import Corpus, Document, FieldMap, Rejection, Sentence, check_documents, load_documents
+from claimcluster.documents import (
+    Corpus,
+    Document,
+    FieldMap,
+    Rejection,
+    Sentence,
+    check_documents,
+    load_documents,
+    published_at,
+)
 from claimcluster.embed import Embedder
 from claimcluster.errors import InputError, ModelMismatchError
 from claimcluster.gate import gate_reasons
@@ -43,7 +52,7 @@ def input_warnings(documents: Sequence[Document]) -> list[str]:
     """What is missing from the input that the claims depend on: outlets (without them each
     document counts as an outlet of its own) and publication dates (no first-seen, no timeline)."""
     return _warnings(len(documents), sum(d.outlet is None for d in documents),
-                     sum(d.published is None for d in documents))
+                     sum(published_at(d.published) is None for d in documents))
 
 
 def _warnings(n: int, no_outlet: int, no_date: int) -> list[str]:
@@ -52,8 +61,8 @@ def _warnings(n: int, no_outlet: int, no_date: int) -> list[str]:
         out.append(f"{no_outlet} of {n} documents have no outlet: each of them counts as an outlet "
                    "of its own (give an outlet field, e.g. --outlet-field)")
     if no_date:
-        out.append(f"{no_date} of {n} documents have no publication date: they are left out of "
-                   "first-seen and timelines (give a date field, e.g. --date-field)")
+        out.append(f"{no_date} of {n} documents have no publication date that can be read: they are left out "
+                   "of first-seen and timelines (give a date field, e.g. --date-field)")
     return out
 
 

@@ -51,7 +51,7 @@ def create_app(index: "ClaimIndex"):
         from fastapi.encoders import jsonable_encoder
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
-        from pydantic import BaseModel, Field, StrictFloat
+        from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
     except ImportError as exc:
         raise ClaimClusterError('the service needs its extra: pip install "claimcluster[serve]"') from exc
 
@@ -59,9 +59,10 @@ def create_app(index: "ClaimIndex"):
     Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
     class Options(BaseModel):
-        k: int = Field(5, ge=1, le=1000)
-        min_score: StrictFloat | Literal["auto"] | None = "auto"  # strict: true is not 1.0
-        assess: bool = False
+        # strict: true is not 1 or 1.0, "yes" is not true
+        k: StrictInt = Field(5, ge=1, le=1000)
+        min_score: StrictFloat | Literal["auto"] | None = "auto"
+        assess: StrictBool = False
 
     class One(Options):
         text: Text

@@ -147,6 +147,15 @@ def test_cluster_does_not_overwrite_its_input(tmp_path):
     result = CliRunner().invoke(main, ["cluster", str(data), "--format", "json", "--out", str(data)])
     assert result.exit_code == 2 and "would destroy the input" in result.output
     assert data.read_bytes() == before
+    # A file in an input directory: an article it reads, or a file of the user's it does not read.
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    (articles / "notes.jsonl").write_text("mine\n")
+    for name in (sorted(p.name for p in SEEDS.glob("*.txt"))[0], "notes.jsonl"):
+        before = (articles / name).read_bytes()
+        result = CliRunner().invoke(main, ["cluster", str(articles), "--format", "json", "--out", str(articles / name)])
+        assert result.exit_code == 2 and "is a file in the input directory" in result.output
+        assert (articles / name).read_bytes() == before
 
 
 def test_a_reader_during_compaction_and_resaving_still_reads(docs, embedder, tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from claimcluster._persist import signed
 from claimcluster.cli import main
 from claimcluster.embed import packaged_model_path
 from claimcluster.embed._onnx import INT8_SUFFIX
+from claimcluster.pipeline import input_warnings
 
 from .conftest import SEEDS
 
@@ -513,22 +514,32 @@ def test_dates_are_read_not_compared_as_strings(embedder, tmp_path):
 
     store = ClaimStore.create(tmp_path / "claims", [doc(0, "Later Daily", "1 March 2024"),
                                                     doc(1, "Earliest Post", "2023-12-01"),
-                                                    doc(2, "Zoned Times", "2024-03-01T01:00:00+05:00")],
+                                                    doc(2, "Zoned Times", "2024-03-01T01:00:00+05:00"),
+                                                    # 04:30 UTC on 1 March; read as UTC it would come before it
+                                                    doc(5, "Eastern Desk", "Feb 29, 2024 11:30 PM EST")],
                               embedder=embedder, min_cluster_size=2)
-    # an undated report of a later batch, and one whose date cannot be read, are not the first carriers
-    store.update([doc(3, "Undated Wire", None), doc(4, "Broken Clock", "2024-13-45")])
+    # an undated report of a later batch, and those whose date cannot be read (a moment past the year 9999
+    # once in UTC among them), are not the first carriers
+    store.update([doc(3, "Undated Wire", None), doc(4, "Broken Clock", "2024-13-45"),
+                  doc(6, "Far Future", "9999-12-31T23:00:00-05:00")])
     (claim,) = [c for c in store.claims() if any(m.text == sentence for m in c.members)]
     line = store.timeline(claim.id)
-    assert [e["outlet"] for e in line] == ["Earliest Post", "Zoned Times", "Later Daily", "Undated Wire",
-                                           "Broken Clock"]
-    assert [e["when"] for e in line] == ["2023-12-01", "2024-03-01T01:00:00+05:00", "1 March 2024", "batch 1",
-                                         "batch 1"]
+    assert [e["outlet"] for e in line] == ["Earliest Post", "Zoned Times", "Later Daily", "Eastern Desk",
+                                           "Undated Wire", "Broken Clock", "Far Future"]
+    assert [e["when"] for e in line] == ["2023-12-01", "2024-03-01T01:00:00+05:00", "1 March 2024",
+                                         "Feb 29, 2024 11:30 PM EST", "batch 1", "batch 1", "batch 1"]
     spread = store.spread(claim.id)
     assert spread["first_outlet"] == "Earliest Post" and spread["first_seen"] == "2023-12-01"
-    assert spread["last_seen"] == "1 March 2024"
-    # the HTML report reads the same dates, and a date it cannot read is shown, not fatal
+    assert spread["last_seen"] == "Feb 29, 2024 11:30 PM EST"
+    # the reports read the same dates, and a date they cannot read is shown, not fatal
     result = CliRunner().invoke(main, ["store", "show", str(tmp_path / "claims"), "--format", "html"])
     assert result.exit_code == 0 and "2024-13-45" in result.output
+    result = CliRunner().invoke(main, ["store", "show", str(tmp_path / "claims"), "--claim", str(claim.id)])
+    assert result.exit_code == 0 and "[d6]" in result.output
+    # the warning counts dates that cannot be read as missing
+    (warning,) = input_warnings([doc(4, "Broken Clock", "2024-13-45"), doc(6, "Far Future", "9999-12-31T23:00-05:00"),
+                                 doc(0, "Later Daily", "1 March 2024")])
+    assert warning.startswith("2 of 3 documents have no publication date that can be read")
 
 
 def test_a_store_whose_records_name_another_model_is_refused_by_its_vectors(docs, embedder, tmp_path):

@@ -161,10 +161,14 @@ def floor(value: str) -> float | Literal["auto"] | None:
 
 
 def check_out(out: Path | None, inputs: tuple[Path, ...]) -> None:
-    """Refuse an ``--out`` that is one of the input files (writing it would destroy the input)."""
+    """Refuse an ``--out`` that is one of the input files, or a file already in an input directory (an
+    article, or a file of the user's there: writing it would destroy it, and a later run would read it)."""
     if out is None or not out.exists():
         return
     for path in inputs:
         if path.is_file() and os.path.samefile(path, out):
             raise click.UsageError(f"--out {out} is the input file {path}: writing it would destroy the input; "
                                    "choose another file")
+        if path.is_dir() and out.resolve().is_relative_to(path.resolve()):
+            raise click.UsageError(f"--out {out} is a file in the input directory {path}: writing it would "
+                                   "destroy what is there; choose a file outside it")

@@ -4,6 +4,7 @@ documents from mappings (:func:`from_records`) and publication dates read as mom
 from __future__ import annotations
 
 import unicodedata
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -188,14 +189,26 @@ def from_records(
 
 
 _NO_DATE = datetime(1, 1, 1)  # what parts a date leaves out are taken from (a month alone is its first day)
+_HOUR = 3600
+ZONE_NAMES = {
+    "WET": 0, "WEST": _HOUR, "BST": _HOUR, "CET": _HOUR, "CEST": 2 * _HOUR,
+    "EET": 2 * _HOUR, "EEST": 3 * _HOUR, "MSK": 3 * _HOUR, "HKT": 8 * _HOUR, "SGT": 8 * _HOUR, "JST": 9 * _HOUR,
+    "KST": 9 * _HOUR, "AEST": 10 * _HOUR, "AEDT": 11 * _HOUR, "NZST": 12 * _HOUR, "NZDT": 13 * _HOUR,
+    "EST": -5 * _HOUR, "EDT": -4 * _HOUR, "CST": -6 * _HOUR, "CDT": -5 * _HOUR, "MST": -7 * _HOUR,
+    "MDT": -6 * _HOUR, "PST": -8 * _HOUR, "PDT": -7 * _HOUR, "AKST": -9 * _HOUR, "AKDT": -8 * _HOUR,
+    "HST": -10 * _HOUR,
+}
+"""Offsets (seconds east of UTC) of the time-zone names news pages print that name one zone only ("IST" is
+India's or Ireland's, so it is not here: such a name, like one missing from here, is read as UTC)."""
 
 
 @lru_cache(maxsize=65536)
 def published_at(value: str | None) -> datetime | None:
     """The moment a publication date names, in UTC, read by ``dateutil``'s parser ("2024-03-01",
     "1 March 2024", "Tue, 01 Mar 2024 10:00:00 +0100", digits of any script): a date alone is its midnight
-    UTC, a time without a zone is read as UTC. None for a missing or unreadable date ("2024-13-45",
-    "2024-02-30", "0000-01-01", "yesterday"). The original string is what outputs show; this is what orders."""
+    UTC, a time without a zone is read as UTC, a zone name by :data:`ZONE_NAMES` ("10:00 PM EST"). None for a
+    missing or unreadable date ("2024-13-45", "2024-02-30", "0000-01-01", "yesterday", a moment past 9999).
+    The original string is what outputs show; this is what orders."""
     if value is None or not isinstance(value, str):
         return None
     text = unicodedata.normalize("NFKC", value).strip()
@@ -204,12 +217,14 @@ def published_at(value: str | None) -> datetime | None:
     from dateutil import parser
 
     try:
-        moment = parser.parse(text, default=_NO_DATE)
-    except (ValueError, OverflowError, TypeError):
+        with warnings.catch_warnings():  # a zone name it does not know: read as UTC, as documented
+            warnings.simplefilter("ignore", parser.UnknownTimezoneWarning)
+            moment = parser.parse(text, default=_NO_DATE, tzinfos=ZONE_NAMES)
+        if moment.year < 1000 or moment.year == _NO_DATE.year:
+            return None
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, TypeError):  # OverflowError: past year 9999 once moved to UTC
         return None
-    if moment.year < 1000 or moment.year == _NO_DATE.year:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _plain(value: Any) -> Any:
