@@ -60,6 +60,16 @@ def test_flat_search_equals_numpy_top_k(embedder):
         assert {m.id for m in matches} <= {ids[i] for i in np.flatnonzero(scores[q] >= got[-1] - 1e-6)}
 
 
+def test_a_batch_of_queries_gets_what_each_query_gets_alone(real_index):
+    # One dense search serves a whole batch: each query must find what it finds on its own.
+    texts = ["Moscow denies reports that its soldiers died in Syria", "Apple Watch sales forecast for 2015",
+             "the army drafts people by text message", "Preheat the oven to 200 degrees."]
+    together = real_index.search(texts, k=4, min_score=None)
+    alone = [real_index.search(text, k=4, min_score=None)[0] for text in texts]
+    assert [[(m.id, m.score, m.rerank) for m in ms] for ms in together] == [
+        [(m.id, m.score, m.rerank) for m in ms] for ms in alone]
+
+
 @pytest.mark.parametrize("factory", ["HNSW32", "IVF8,Flat"])
 def test_approximate_indexes_find_the_exact_neighbours_here(factory, embedder):
     index, X, ids = synthetic_index(embedder, factory=factory)

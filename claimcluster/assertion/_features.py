@@ -8,13 +8,13 @@ retrained: ``python -m claimcluster.training scorers``).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz.distance import LCSseq
 
 from claimcluster.assertion._rules import CONFIRMATION, HEDGE, NEGATION, STOP, WORD, names, numbers
 from claimcluster.segment import normalize_text
@@ -23,7 +23,7 @@ PAIR_SCHEMA = ("cosine", "content_jaccard", "figures_differ", "figures_one_sided
                "negated_sides", "polarity_differs", "negation_gap", "names_jaccard", "names_differing",
                "length_ratio")
 OVERLAP_SCHEMA = (*(f"ngram{n}_{k}" for n in (1, 2, 3, 4) for k in ("min", "max", "f")), "char3_jaccard",
-                  "char5_jaccard", "sequence_ratio", "sequence_cover", "length_gap", "words_one_sided")
+                  "char5_jaccard", "lcs_dice", "lcs_cover", "length_gap", "words_one_sided")
 # Disagreement in figures or polarity between sentences that otherwise overlap: the interaction
 # lets the pair model learn that near-copies with another number differ.
 _CONFLICTS = ("figures_differ", "polarity_differs")
@@ -107,9 +107,9 @@ def _overlap_row(a: str, b: str) -> list[float]:
     for sa, sb in zip(chars_a, chars_b):
         shared = len(sa & sb)
         row.append(shared / max(len(sa) + len(sb) - shared, 1))
-    matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
-    row.append(matcher.ratio())
-    row.append(sum(block.size for block in matcher.get_matching_blocks()) / max(len(wa), len(wb), 1))
+    common = LCSseq.similarity(wa, wb)  # the longest common subsequence of words
+    row.append(2 * common / (len(wa) + len(wb)) if wa or wb else 1.0)
+    row.append(common / max(len(wa), len(wb), 1))
     row.append(float(abs(len(wa) - len(wb))))
     row.append(float(len(set(wa) ^ set(wb))))
     return row
@@ -118,8 +118,9 @@ def _overlap_row(a: str, b: str) -> list[float]:
 def overlap_features(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
     """Matrix (n_pairs, len(OVERLAP_SCHEMA)) of surface overlap, in the manner of MT metrics:
     for n = 1..4 the lower, higher and harmonic mean of the n-gram precision of each sentence
-    against the other; character 3- and 5-gram Jaccard; word-sequence match ratio and longest
-    matched share; difference in length and number of words only one side has."""
+    against the other; character 3- and 5-gram Jaccard; the longest common subsequence of words as a
+    share of both lengths (Dice) and of the longer one; difference in length and number of words only
+    one side has."""
     return np.array([_overlap_row(x, y) for x, y in zip(a, b)], dtype=np.float64).reshape(len(a), -1)
 
 

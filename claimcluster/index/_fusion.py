@@ -179,3 +179,13 @@ class _SavedScores:
         np.add.at(out, np.concatenate([self.indices[s:e] for s, e in zip(starts, ends)]),
                   np.concatenate([self.data[s:e] for s, e in zip(starts, ends)]))
         return out
+
+
+def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
+    """The ``depth`` highest-scoring rows, ties to the lower row (a stable sort's first ``depth``, without sorting
+    every row)."""
+    if depth >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+    rows = np.flatnonzero(scores >= cut)
+    return rows[np.lexsort((rows, -scores[rows]))][:depth]
