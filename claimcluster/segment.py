@@ -156,7 +156,14 @@ DEFAULT_FURNITURE_RULES: tuple[FurnitureRule, ...] = (
     FurnitureRule("update-notice", r"^\W*(this is a (developing|breaking) (story|news story)"
                   r"|check back (later |soon )?for (more |further )?updates"
                   r"|we will (provide|bring you|update( you)? with) more|more (details|information) to (come|follow)"
-                  r"|this (story|article|post) (has been|was|will be) updated\W*$)", "sentence"),
+                  r"|this (story|article|post) (has been|was|will be) updated\W*$"
+                  # a time stamp alone ("Update at 1:34 p.m.", "This story was updated at 10:37 a.m. CT")
+                  r"|(this (story|article|post|report) (has been|was|is) )?(last )?updated?s?( at| on| as of)?"
+                  r"(\s+(\d{1,4}(st|nd|rd|th)?([:./,-]\d{1,4})*|[ap]\.?m\.?|(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov"
+                  r"|dec)[a-z]*\.?|(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?|[ecmp][sd]?t|gmt|utc|bst|cet),?)+\W*$"
+                  # what an update changed ("Updates with comment from ...", "Updated to clarify ...")
+                  r"|(this (story|article|post|report) (has been|was) )?updated?s? (with|to (add|include|clarify"
+                  r"|reflect|correct))\b|updates? to come\b)", "sentence"),
 )
 
 

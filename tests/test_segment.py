@@ -94,6 +94,12 @@ SCRAPED_FURNITURE = {
     "The officials spoke on condition of anonymity because they were not authorized to discuss the hostage "
     "situation.": "attribution-boilerplate",
     "We will provide more information when it is available.": "update-notice",
+    "Update at 1:34 p.m.": "update-notice",
+    "\u2014 This story was updated at 10:37 a.m.": "update-notice",
+    "(This story was updated at 8:30 p.m. CT.)": "update-notice",
+    "Updated Dec. 31, 2014 11:30 a.m.": "update-notice",
+    "(Updates with comment from Saudi embassy in third paragraph.)": "update-notice",
+    "This post has been updated with additional reporting.": "update-notice",
 }
 NOT_FURNITURE = [
     "The Pentagon declined to comment on reports that 200 Russians were killed, but said the strike was defensive.",
@@ -102,6 +108,9 @@ NOT_FURNITURE = [
     "The photo was taken by a Getty Images photographer in Kiev on Monday, the agency said.",
     "The ministry said there would be no comment from the president until the inquiry had reported in May.",
     "The story was updated by the agency after the Kremlin denied that any soldiers had died.",
+    "UPDATE: KFC confirmed that the photo was of a chicken wing.",
+    "Updated figures show that 300 people died in the flood.",
+    "Apple unveiled the latest update to the MacBook Air on 29 April 2014.",
 ]
 
 
