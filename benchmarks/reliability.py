@@ -224,6 +224,15 @@ def files_it_must_not_touch(work: Path, embedder, docs: list, index) -> list[dic
 
     probe("cluster --out its own input", lambda: cli(["cluster", str(data), "--format", "json", "--out", str(data)]),
           lambda: data.read_text() == before, "clear error")
+    folder = work / "d6"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Russia denied the report of deaths in Syria.")
+    (folder / "b.jsonl").write_text("mine\n")
+    for name, what in (("a.txt", "an article in DIR"), ("b.jsonl", "a file of the user's in DIR")):
+        probe(f"cluster DIR --out {what}",
+              lambda name=name: cli(["cluster", str(folder), "--format", "json", "--out", str(folder / name)]),
+              lambda: (folder / "b.jsonl").read_text() == "mine\n" and "Syria" in (folder / "a.txt").read_text(),
+              "clear error")
     notes = work / "notes.txt"
     notes.write_text("my notes")
     probe("--cache a file that is not a cache", lambda: Embedder(cache=notes).encode(["x y z"]),
@@ -237,16 +246,19 @@ def dates(work: Path, embedder) -> list[dict]:
     from claimcluster import ClaimStore, Document, cluster_documents, render_html
 
     sentence = "The ministry said that no Russian servicemen were killed in the strike near Deir Ezzor."
-    filler = ["Markets fell in Asia.", "The weather was warm.", "A phone was released.", "The match was a draw."]
-    given = [("Later", "1 March 2024"), ("Earliest", "2023-12-01"), ("Zoned", "2024-03-01T01:00:00+05:00")]
+    filler = ["Markets fell in Asia.", "The weather was warm.", "A phone was released.", "The match was a draw.",
+              "A bridge was opened."]
+    given = [("Later", "1 March 2024"), ("Earliest", "2023-12-01"), ("Zoned", "2024-03-01T01:00:00+05:00"),
+             ("Eastern", "Feb 29, 2024 11:30 PM EST")]
     store = ClaimStore.create(work / "e1", [Document(f"e{i}", f"{sentence} {filler[i]}", outlet=o, published=d)
                                             for i, (o, d) in enumerate(given)], embedder=embedder, min_cluster_size=2)
-    store.update([Document("e3", f"{sentence} {filler[3]}", outlet="Undated")])
+    store.update([Document("e4", f"{sentence} {filler[0]}", outlet="Undated")])
     rows = []
     kind, detail, value = outcome(lambda: [e["outlet"] for e in store.timeline(store.claims()[0].id)])
-    rows.append({"group": "E", "probe": "timeline of 1 March 2024, 2023-12-01, +05:00, undated", "outcome": kind,
-                 "detail": detail, "ok": value == ["Earliest", "Zoned", "Later", "Undated"]})
-    odd = ["2024-13-45", "2024-02-30", "0000-01-01", "\uff12\uff10\uff12\uff14-\uff10\uff13-\uff10\uff11"]
+    rows.append({"group": "E", "probe": "timeline of 1 March 2024, 2023-12-01, +05:00, EST, undated", "outcome": kind,
+                 "detail": detail, "ok": value == ["Earliest", "Zoned", "Later", "Eastern", "Undated"]})
+    odd = ["2024-13-45", "2024-02-30", "0000-01-01", "\uff12\uff10\uff12\uff14-\uff10\uff13-\uff10\uff11",
+           "9999-12-31T23:00:00-05:00"]
     kind, detail, _ = outcome(lambda: render_html(cluster_documents(
         [Document(f"o{i}", f"{sentence} {filler[i]}", outlet=f"O{i}", published=d) for i, d in enumerate(odd)],
         embedder=embedder, min_cluster_size=2)))
