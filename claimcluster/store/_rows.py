@@ -96,6 +96,7 @@ class Change:
     merges: list[MergeRow] = field(default_factory=list)
     left_out: list[LeftOutRow] = field(default_factory=list)
     batch: int = 0
+    """The batch the change writes (for a new or migrated store, the first whose leavings are recorded)."""
 
 
 def insert_sql(table: str, columns: tuple[str, ...]) -> str:
