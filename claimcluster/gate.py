@@ -84,18 +84,26 @@ _RULE_REASON = {"byline": "byline", "photo-credit": "byline", "script": "markup"
                 "bare-bullet": "fragment"}
 
 
-def _verb_like(word: str) -> bool:
-    """A token that is probably a verb: an auxiliary, a common verb, or a verb-like ending."""
+def _verb_like(word: str, name: bool = False) -> bool:
+    """A lower-cased token that is probably a verb: an auxiliary, a common verb, or (unless it is written as a
+    ``name``, capitalised inside the sentence: "Times", "Holdings") a verb-like ending."""
     if word in _VERBS or word.endswith(("n't", "'s", "'re", "'ve", "'d", "'ll", "'m")):
         return True
+    if name:
+        return False
     if len(word) > 3 and word.endswith(("ed", "ing")):
         return True
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous"))
 
 
 def _has_verb(words: list[str]) -> bool:
-    """True when a lower-cased word is probably a verb, or follows a subject pronoun or ``to``."""
-    return any(_verb_like(w) or (i > 0 and words[i - 1] in _SUBJECTS) for i, w in enumerate(words))
+    """True when a word is probably a verb, or follows a subject pronoun or ``to`` (``words`` as written). In a
+    sentence not in title case (a headline capitalises every longer word: "Obama Signs Bill"), a capitalised
+    word inside it is a name, whatever its ending (a caption: "... Vice CEO Shane Smith at the Conference")."""
+    lower = [w.lower() for w in words]
+    title_case = all(w[0].isupper() for w in words if len(w) > 3)
+    return any(_verb_like(w, not title_case and i > 0 and words[i][0].isupper())
+               or (i > 0 and lower[i - 1] in _SUBJECTS) for i, w in enumerate(lower))
 
 
 def _is_date(text: str) -> bool:
@@ -134,8 +142,9 @@ def _is_question(text: str) -> bool:
 
 def _is_fragment(text: str) -> bool:
     """Under three words; no verb and no figure; or a short lead-in ending in a colon ("Here's what we know:")."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    verbless = not (_has_verb(words) or any(c.isdigit() for c in text))
+    written = _WORD.findall(text)
+    words = [w.lower() for w in written]
+    verbless = not (_has_verb(written) or any(c.isdigit() for c in text))
     return len(words) < 3 or verbless or (text.endswith(":") and len(words) < 8)
 
 
@@ -157,7 +166,7 @@ def surface_features(texts: Sequence[str]) -> np.ndarray:
         rows.append([math.log1p(len(words)), any(c.isdigit() for c in text), bool(re.search(r"\"|(^|\s)'", text)),
                      bool(_QUESTION.search(text)), text.endswith(":"), bool(re.search(r"!\W*$", text)),
                      sum(w in _FIRST for w in lower) / n, sum(w in _SECOND for w in lower) / n,
-                     sum(w[0].isupper() for w in words) / n, _has_verb(lower)])
+                     sum(w[0].isupper() for w in words) / n, _has_verb(words)])
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(SURFACE_FEATURES))
 
 

@@ -42,6 +42,9 @@ ASSERTIONS = [
     ("Here's what we know:", "fragment"),
     ("The goals of which would be that:", "fragment"),
     ("Dictator and leek soup", "fragment"),
+    # a photo caption: its names ("Times", "Conference") are no verbs, whatever their endings
+    ("New York Times columnist David Carr and Vice CEO Shane Smith at the PromaxBDA #WTFuture Conference in New York",
+     "fragment"),
     ("It is what it is.", "not checkable"),
     ("We are all so sad.", "not checkable"),
 ])
@@ -53,6 +56,11 @@ def test_each_kind_of_non_claim_gets_its_reason(text, reason):
 def test_news_assertions_pass():
     assert gate_reasons(ASSERTIONS) == [None] * len(ASSERTIONS)
     assert (checkable_probability(ASSERTIONS) > shipped_gate().threshold).all()
+
+
+def test_a_headline_in_title_case_is_no_fragment():
+    # every longer word capitalised: "Signs" and "Denies" still read as verbs
+    assert "fragment" not in gate_reasons(["Obama Signs Bill", "Russia Denies Soldiers Died In Syria"])
 
 
 def test_a_figure_keeps_a_verbless_line_from_being_a_fragment():
