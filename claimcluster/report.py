@@ -302,5 +302,7 @@ def render_timeline(claim: Claim, spread: dict[str, Any], timeline: Sequence[dic
              f"{len(spread['outlets'])} outlets"]
     for entry in timeline:
         mark = "*" if entry["first_for_outlet"] else " "
-        lines.append(f"  {mark} {_printable(entry['when']):<12} [{entry['doc_id']}] {_printable(entry['text'])}")
+        unread = f" (date {entry['published']!r} not readable)" if entry.get("published") and not entry["dated"] else ""
+        lines.append(f"  {mark} {_printable(entry['when']):<12} [{entry['doc_id']}] {_printable(entry['text'])}"
+                     + _printable(unread))
     return "\n".join(lines) + "\n"

@@ -352,8 +352,9 @@ class ClaimStore:
         """Members in order of appearance: dated ones by their publication moment in UTC (dates are parsed,
         :func:`claimcluster.documents.published_at`), then those without a readable date in insertion order.
 
-        Each entry: ``when`` (the date as given, or ``batch N``), ``dated``, doc_id, outlet, language, text,
-        and ``first_for_outlet`` for the first appearance of each outlet.
+        Each entry: ``when`` (the date as given, or ``batch N``), ``dated``, ``published`` (the date as given,
+        readable or not, or None), doc_id, outlet, language, text, and ``first_for_outlet`` for the first
+        appearance of each outlet.
         """
         claim = self.claim(claim_id)
         batch_of = _reads.batches(self._records, sorted({m.doc_id for m in claim.members}))
@@ -367,8 +368,8 @@ class ClaimStore:
         for m in sorted(claim.members, key=order):
             dated = published_at(m.published) is not None
             out.append({"when": m.published if dated else f"batch {batch_of[m.doc_id]}", "dated": dated,
-                        "doc_id": m.doc_id, "outlet": m.source, "language": m.language, "text": m.text,
-                        "first_for_outlet": m.source not in seen})
+                        "published": m.published, "doc_id": m.doc_id, "outlet": m.source, "language": m.language,
+                        "text": m.text, "first_for_outlet": m.source not in seen})
             seen.add(m.source)
         return out
 
