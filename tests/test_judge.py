@@ -97,7 +97,8 @@ def test_the_default_judge_is_int8_exact_on_every_cpu_and_decides_clear_pairs_as
     model = onnx.load(str(directory / "model.onnx"))
     weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     products = _integer_products(model)
-    assert len(products) == 25  # 6 layers (QKV, attention output, two feed-forward products) and the head
+    # each layer's QKV, attention output and two feed-forward products, and the head
+    assert len(products) == 4 * int(int8.card.get("layers", 6)) + 1
     for _, _, weight, zero_point in products:
         assert weights[weight].dtype == np.int8 and not weights[zero_point].any()
         assert np.abs(weights[weight].astype(np.int64)).max() <= 64, weight

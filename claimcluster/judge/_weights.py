@@ -28,8 +28,9 @@ def read_judge_card(directory: Path) -> dict[str, Any]:
     return read_card(Path(directory) / JUDGE_CARD, _CARD_FIELDS, "judge")
 
 
-def base_encoder():
-    """Tokenizer and transformer of the packaged all-MiniLM-L6-v2, its weights hash checked; and the hash."""
+def base_encoder(layers: int | None = None):
+    """Tokenizer and transformer of the packaged all-MiniLM-L6-v2, its weights hash checked; and the hash.
+    With ``layers``, only its first ``layers`` transformer layers (a judge of fewer layers reads faster)."""
     path = packaged_model_path()
     digest = weights_sha256(path / "model.safetensors")
     if digest != DEFAULT_WEIGHTS_SHA256:
@@ -40,6 +41,12 @@ def base_encoder():
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         encoder = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
+    if layers is not None and layers != encoder.config.num_hidden_layers:
+        if not 1 <= layers <= encoder.config.num_hidden_layers:
+            raise ModelIntegrityError(f"a judge of {layers} layers cannot be built on a model of "
+                                      f"{encoder.config.num_hidden_layers}")
+        encoder.encoder.layer = encoder.encoder.layer[:layers]
+        encoder.config.num_hidden_layers = layers
     return tokenizer, encoder, digest
 
 
@@ -63,7 +70,7 @@ def load_judge(directory: Path):
     card = read_judge_card(directory)
     path = directory / JUDGE_FILE
     data = _verified_bytes(directory, card)
-    tokenizer, encoder, base_sha256 = base_encoder()
+    tokenizer, encoder, base_sha256 = base_encoder(card.get("layers"))
     if card["base_sha256"] != base_sha256:
         raise ModelIntegrityError(f"judge {path} applies to base weights {card['base_sha256'][:16]}…, "
                                   f"not {base_sha256[:16]}…")

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     judge.add_argument("--mrpc", action="store_true", help="add the MRPC train partition")
     judge.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     for name, kind in (("epochs", int), ("rank", int), ("learning_rate", float), ("batch_size", int), ("seed", int),
-                       ("ecb_pairs", int), ("emergent_pairs", int), ("max_steps", int)):
+                       ("ecb_pairs", int), ("emergent_pairs", int), ("max_steps", int), ("layers", int)):
         judge.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     judge.set_defaults(run=_judge)
     for command in (encoder, scorers, everything):
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 _JUDGE_SETTINGS = ("epochs", "rank", "learning_rate", "batch_size", "seed", "ecb_pairs", "emergent_pairs",
-                   "max_steps")
+                   "max_steps", "layers")
 _SETTINGS = ("epochs", "rank", "learning_rate", "batch_size", "seed", "denials", "sources", "mrpc_weight", "max_steps")
 
 
