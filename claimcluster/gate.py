@@ -96,11 +96,11 @@ def _verb_like(word: str, name: bool = False) -> bool:
     return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous"))
 
 
-def _has_verb(words: list[str]) -> bool:
+def _has_verb(words: list[str], lower: list[str]) -> bool:
     """True when a word is probably a verb, or follows a subject pronoun or ``to`` (``words`` as written). In a
     sentence not in title case (a headline capitalises every longer word: "Obama Signs Bill"), a capitalised
-    word inside it is a name, whatever its ending (a caption: "... Vice CEO Shane Smith at the Conference")."""
-    lower = [w.lower() for w in words]
+    word inside it is a name, whatever its ending (a caption: "... Vice CEO Shane Smith at the Conference").
+    ``lower``: the same words lower-cased (each caller has them already)."""
     title_case = all(w[0].isupper() for w in words if len(w) > 3)
     return any(_verb_like(w, not title_case and i > 0 and words[i][0].isupper())
                or (i > 0 and lower[i - 1] in _SUBJECTS) for i, w in enumerate(lower))
@@ -144,7 +144,7 @@ def _is_fragment(text: str) -> bool:
     """Under three words; no verb and no figure; or a short lead-in ending in a colon ("Here's what we know:")."""
     written = _WORD.findall(text)
     words = [w.lower() for w in written]
-    verbless = not (_has_verb(written) or any(c.isdigit() for c in text))
+    verbless = not (_has_verb(written, words) or any(c.isdigit() for c in text))
     return len(words) < 3 or verbless or (text.endswith(":") and len(words) < 8)
 
 
@@ -166,7 +166,7 @@ def surface_features(texts: Sequence[str]) -> np.ndarray:
         rows.append([math.log1p(len(words)), any(c.isdigit() for c in text), bool(re.search(r"\"|(^|\s)'", text)),
                      bool(_QUESTION.search(text)), text.endswith(":"), bool(re.search(r"!\W*$", text)),
                      sum(w in _FIRST for w in lower) / n, sum(w in _SECOND for w in lower) / n,
-                     sum(w[0].isupper() for w in words) / n, _has_verb(words)])
+                     sum(w[0].isupper() for w in words) / n, _has_verb(words, lower)])
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(SURFACE_FEATURES))
 
 
